@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { Actor, MicroUsd, ReasonCode, RunLimits, SubjectToken } from './common.js';
+
+/** `run.started`: an agent begins a run, optionally declaring tighter limits. */
+export const RunStarted = z.strictObject({
+  workflow: SubjectToken.optional(),
+  limits: RunLimits.optional(),
+});
+
+/** `run.ended`: the agent finished its run. */
+export const RunEnded = z.strictObject({
+  status: z.enum(['succeeded', 'failed', 'cancelled']),
+  outcome: z.string().max(2048).optional(),
+});
+
+/** `run.halted`: Warden stopped a run (loop, kill switch, budget). */
+export const RunHalted = z.strictObject({
+  reason: ReasonCode,
+  by: Actor.optional(),
+  message: z.string().max(2048).optional(),
+});
+
+/** `workflow.paused` / `workflow.resumed`: the kill switch for a workflow. */
+export const WorkflowToggled = z.strictObject({
+  workflow: SubjectToken,
+  by: Actor,
+  reason: z.string().max(2048).optional(),
+});
+
+/** `model.requested`: an agent asks which model to use for a task. */
+export const ModelRequested = z.strictObject({
+  task_class: z.string().min(1).max(64),
+  estimated_tokens: z.number().int().nonnegative(),
+});
+
+/** `model.routed`: the governor chose a model and priced it. */
+export const ModelRouted = z.strictObject({
+  task_class: z.string().min(1).max(64),
+  model: z.string().min(1).max(128),
+  estimated_micro_usd: MicroUsd,
+});
+
+/** `model.usage`: the tokens a model call actually used. */
+export const ModelUsage = z.strictObject({
+  model: z.string().min(1).max(128),
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  latency_ms: z.number().nonnegative(),
+});
+
+/** `trace.span`: a span an agent runtime reports (prompt, retrieval, model call). Redacted by the collector. */
+export const TraceSpan = z.strictObject({
+  name: z.string().min(1).max(256),
+  kind: z.enum(['model', 'retrieval', 'prompt', 'tool', 'other']),
+  started_at: z.string(),
+  duration_ms: z.number().nonnegative(),
+  attributes: z.record(z.string(), z.unknown()).optional(),
+  trace_id: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
+  span_id: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional(),
+});
