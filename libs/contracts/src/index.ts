@@ -5,3 +5,5 @@ export * from './json-schema.js';
 export * from './parse.js';
 export * from './subjects.js';
 export * from './time.js';
+export * from './api/audit.js';
+export * from './api/reply.js';

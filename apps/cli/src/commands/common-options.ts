@@ -1,0 +1,24 @@
+import { isSubjectToken, SUBJECT_TOKEN_RULE } from '@warden/contracts';
+import { InvalidArgumentError, Option } from 'commander';
+
+/** Options every command that talks to a running Warden takes. */
+export interface ConnectionOptions {
+  env: string;
+  nats: string;
+}
+
+/** `--env`: the deployment's environment; defaults to WARDEN_ENV, then `dev`. */
+export function envOption(): Option {
+  return new Option('--env <env>', 'the Warden environment')
+    .env('WARDEN_ENV')
+    .default('dev')
+    .argParser((value: string) => {
+      if (!isSubjectToken(value)) throw new InvalidArgumentError(`env ${SUBJECT_TOKEN_RULE}`);
+      return value;
+    });
+}
+
+/** `--nats`: the NATS server URL; defaults to NATS_URL, then the local one. */
+export function natsOption(): Option {
+  return new Option('--nats <url>', 'the NATS server URL').env('NATS_URL').default('nats://127.0.0.1:4222');
+}

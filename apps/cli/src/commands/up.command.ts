@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunningService, ServiceEntry } from '@warden/service';
+import { Command, Option } from 'commander';
+import ora from 'ora';
+import { ensureNats } from '../local-nats.js';
+import { CliError, printTable } from '../output.js';
+import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
+
+/** The services `warden up` runs, in start order. Later issues add the five stages here. */
+const SERVICES = ['trace-collector'] as const;
+
+/** The first HTTP port; each service gets the next one (its /healthz and /readyz). */
+const FIRST_HTTP_PORT = 7410;
+
+interface UpOptions extends ConnectionOptions {
+  data: string;
+  clickhouseUrl?: string;
+  split?: boolean;
+  state: string;
+}
+
+/** `warden up`: start Warden on embedded defaults and keep serving until interrupted. */
+export function upCommand(): Command {
+  return new Command('up')
+    .description('start Warden: NATS (if none is running), then every service, until Ctrl-C')
+    .addOption(envOption())
+    .addOption(natsOption())
+    .addOption(new Option('--data <dir>', 'the embedded ClickHouse (chDB) data directory').env('WARDEN_DATA_DIR').default('.warden/data'))
+    .addOption(new Option('--clickhouse-url <url>', 'use a ClickHouse server instead of embedded chDB').env('WARDEN_CLICKHOUSE_URL'))
+    .option('--split', 'run each service as its own process (as in production)')
+    .option('--state <dir>', 'where a NATS server started by warden keeps its files', '.warden')
+    .addHelpText('after', '\nExamples:\n  warden up\n  warden up --env staging --split\n  warden up --clickhouse-url http://127.0.0.1:8123')
+    .action(async (options: UpOptions) => {
+      await up(options);
+    });
+}
+
+async function up(options: UpOptions): Promise<void> {
+  mkdirSync(options.state, { recursive: true });
+  const spinner = ora(`Connecting to NATS at ${options.nats}`).start();
+  const nats = await ensureNats(options.nats, options.state).catch((error: unknown) => {
+    spinner.fail();
+    throw error;
+  });
+  spinner.succeed(nats.started ? `Started nats-server at ${nats.url} (store in ${options.state}/nats)` : `NATS at ${nats.url}`);
+
+  const running: { name: string; url: string; stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    for (const service of running.reverse()) await service.stop();
+    await nats.stop();
+  };
+  try {
+    for (const [index, name] of SERVICES.entries()) {
+      const port = FIRST_HTTP_PORT + index;
+      const env = serviceEnv(options, port);
+      const step = ora(`Starting ${name}`).start();
+      try {
+        running.push(options.split ? await startProcess(name, env, port) : await startInProcess(name, env));
+        step.succeed(`${name} ready on http://127.0.0.1:${port}`);
+      } catch (error) {
+        step.fail(`${name} did not start`);
+        throw error;
+      }
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  printTable(
+    ['service', 'health', 'mode'],
+    running.map((service) => ({ service: service.name, health: `${service.url}/readyz`, mode: options.split ? 'process' : 'in-process' })),
+  );
+  process.stdout.write(
+    [
+      `Warden is up (env ${options.env}${options.clickhouseUrl ? `, ClickHouse at ${options.clickhouseUrl}` : `, audit log in ${options.data}`}). Ctrl-C stops it.`,
+      `Try: npm run warden -- audit sql "SELECT type, count() AS n FROM events GROUP BY type" --env ${options.env}`,
+      '',
+    ].join('\n'),
+  );
+
+  await new Promise<void>((resolveSignal) => {
+    process.once('SIGINT', resolveSignal);
+    process.once('SIGTERM', resolveSignal);
+  });
+  const stopping = ora('Stopping (draining consumers, flushing the audit log)').start();
+  await stopAll();
+  stopping.succeed('Stopped');
+}
+
+/** The environment a service reads its configuration from, with the command's flags applied. */
+function serviceEnv(options: UpOptions, port: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    WARDEN_ENV: options.env,
+    NATS_URL: options.nats,
+    WARDEN_DATA_DIR: resolve(options.data),
+    HTTP_PORT: String(port),
+    ...(options.clickhouseUrl ? { WARDEN_CLICKHOUSE_URL: options.clickhouseUrl } : {}),
+  };
+}
+
+/** The built app next to this CLI: dist/apps/<name>/. */
+function appPath(name: string, file: string): string {
+  return fileURLToPath(new URL(`../../${name}/${file}`, import.meta.url));
+}
+
+/**
+ * Loads a service's entry from its built app and starts it in this process. The path is resolved
+ * at run time: the CLI launches apps, it does not depend on their code.
+ */
+async function startInProcess(name: string, env: NodeJS.ProcessEnv) {
+  const module = (await import(appPath(name, 'service.js'))) as { service: ServiceEntry<unknown> };
+  const service: RunningService = await module.service.start(module.service.config(env));
+  return { name, url: service.url, stop: () => service.stop() };
+}
+
+/** Runs a service as its own process (`node dist/apps/<name>/main.js`) and waits for /readyz. */
+async function startProcess(name: string, env: NodeJS.ProcessEnv, port: number) {
+  const child = spawn(process.execPath, [appPath(name, 'main.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (child.exitCode !== null) throw new CliError(`${name} exited with code ${child.exitCode}`, 'Its log lines above say why.');
+    if (await isReady(url)) return { name, url, stop: () => stopChild(child) };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new CliError(`${name} was not ready after 30 s`, `Check ${url}/readyz and its logs.`);
+}
+
+async function isReady(url: string): Promise<boolean> {
+  try {
+    return (await fetch(`${url}/readyz`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolveExit) => {
+    child.once('exit', () => {
+      resolveExit();
+    });
+    child.kill('SIGTERM');
+  });
+}

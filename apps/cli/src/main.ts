@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, CommanderError } from 'commander';
+import { auditCommand } from './commands/audit.command.js';
+import { upCommand } from './commands/up.command.js';
+import { CliError } from './output.js';
+
+const program = new Command('warden')
+  .description('Warden: identity, policy, budgets and an audit log for AI agents that act on real systems')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .addCommand(upCommand())
+  .addCommand(auditCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = report(error);
+}
+
+/** Prints an error as a person should see it and returns the exit code. */
+function report(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode;
+  if (error instanceof CliError) {
+    process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+    return error.exitCode;
+  }
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return 1;
+}
