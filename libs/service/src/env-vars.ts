@@ -1,0 +1,82 @@
+import { SUBJECT_TOKEN_PATTERN } from '@warden/contracts';
+import { LOG_LEVELS } from '@warden/telemetry';
+import { z } from 'zod';
+
+/**
+ * Attaches an example value to an environment variable's schema; {@link parseConfig} prints it
+ * next to the variable when it is missing or invalid.
+ *
+ * @example
+ * const Config = z.object({ ...baseEnv, CLICKHOUSE_URL: withExample(z.url(), 'http://127.0.0.1:8123') });
+ */
+export function withExample<T extends z.ZodType>(schema: T, example: string): T {
+  return schema.meta({ example });
+}
+
+/** `WARDEN_ENV`: the env this deployment serves; it becomes a subject token (DESIGN §3), so it follows that rule. */
+export const WardenEnvVar = withExample(
+  z.string().regex(SUBJECT_TOKEN_PATTERN, { error: `must match ${SUBJECT_TOKEN_PATTERN.source}` }),
+  'dev',
+);
+
+/** The NATS URL used when `NATS_URL` is not set: a local server on the default port. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+const NATS_SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
+function isNatsServerList(value: string): boolean {
+  return value.split(',').every((entry) => {
+    try {
+      return NATS_SCHEMES.has(new URL(entry.trim()).protocol);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * `NATS_URL`: one server URL, or several separated by commas (a cluster); `nats://`, `tls://`,
+ * `ws://` or `wss://`. Default {@link DEFAULT_NATS_URL}.
+ */
+export const NatsUrlVar = withExample(
+  z.string().refine(isNatsServerList, {
+    error: 'must be nats://, tls://, ws:// or wss:// URLs, separated by commas',
+  }),
+  DEFAULT_NATS_URL,
+).default(DEFAULT_NATS_URL);
+
+/** `HTTP_PORT`: where `/healthz`, `/readyz` (and any HTTP API) are served; `0` picks a free port. */
+export const HttpPortVar = withExample(
+  z
+    .string()
+    .regex(/^\d{1,5}$/, { error: 'must be an integer from 0 to 65535 (0 = any free port)' })
+    .transform(Number)
+    .pipe(
+      z.number().max(65_535, { error: 'must be an integer from 0 to 65535 (0 = any free port)' }),
+    ),
+  '8080',
+);
+
+/** `LOG_LEVEL`: minimum level of the JSON logs; default `info`. */
+export const LogLevelVar = withExample(
+  z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  'info',
+).default('info');
+
+/**
+ * The variables every Warden service reads. Spread it into a service's own schema, which then
+ * lists only what is specific to that service.
+ *
+ * @example
+ * export const TraceCollectorConfig = z.object({ ...baseEnv, BATCH_SIZE: withExample(z.coerce.number().int().positive(), '5000') });
+ */
+export const baseEnv = {
+  WARDEN_ENV: WardenEnvVar,
+  NATS_URL: NatsUrlVar,
+  HTTP_PORT: HttpPortVar,
+  LOG_LEVEL: LogLevelVar,
+};
+
+/** The configuration of a service that needs nothing beyond {@link baseEnv}. */
+export const BaseServiceConfig = z.object(baseEnv);
+/** Parsed {@link BaseServiceConfig}. */
+export type BaseServiceConfig = z.infer<typeof BaseServiceConfig>;

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { isCredentialKey, REDACTED, scrubCredentials } from './credential-keys.js';
+
+describe('isCredentialKey', () => {
+  it.each([
+    'credential',
+    'credentials',
+    'Warden-Credential',
+    'token',
+    'accessToken',
+    'refresh_token',
+    'authorization',
+    'Authorization',
+    'password',
+    'client_secret',
+    'x-api-key',
+    'apiKey',
+    'private_key',
+    'cookie',
+  ])('treats %j as a credential', (key) => {
+    expect(isCredentialKey(key)).toBe(true);
+  });
+
+  it.each(['input_tokens', 'max_tokens', 'credential_id', 'tool', 'run_id', 'key', 'sig'])(
+    'leaves %j alone',
+    (key) => {
+      expect(isCredentialKey(key)).toBe(false);
+    },
+  );
+});
+
+describe('scrubCredentials', () => {
+  it('redacts credential-like fields at any depth, in objects and arrays', () => {
+    const input = {
+      tool: 'zendesk.update_ticket',
+      args: { upstream: { auth: { api_key: 'k-123', user: 'bot' } }, list: [{ token: 't' }] },
+      usage: { input_tokens: 12 },
+    };
+    expect(scrubCredentials(input)).toEqual({
+      tool: 'zendesk.update_ticket',
+      args: { upstream: { auth: { api_key: REDACTED, user: 'bot' } }, list: [{ token: REDACTED }] },
+      usage: { input_tokens: 12 },
+    });
+  });
+
+  it('never mutates its input and returns it as is when there is nothing to redact', () => {
+    const secret = { nested: { password: 'hunter2' } };
+    const clean = { a: { b: [1, 2, { c: 'd' }] } };
+    scrubCredentials(secret);
+    expect(secret.nested.password).toBe('hunter2');
+    expect(scrubCredentials(clean)).toBe(clean);
+  });
+
+  it('survives cyclic input', () => {
+    const cyclic: Record<string, unknown> = { name: 'x' };
+    cyclic['self'] = cyclic;
+    expect(() => scrubCredentials(cyclic)).not.toThrow();
+  });
+});
