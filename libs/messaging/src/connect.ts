@@ -1,0 +1,46 @@
+import {
+  connect,
+  errors,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from '@nats-io/transport-node';
+import { MessagingError, messageOf } from './messaging.errors.js';
+
+/** Options of {@link connectNats}: NATS connection options, with `servers` and `name` required. */
+export type ConnectNatsOptions = Omit<NodeConnectionOptions, 'servers' | 'name'> & {
+  /** One URL or several (`nats://127.0.0.1:4222`). */
+  servers: string | string[];
+  /** The connection name shown by the server's monitoring (`policy-decision`). */
+  name: string;
+  /** Fail when the server has JetStream disabled. Default `true`: every Warden process needs it. */
+  requireJetStream?: boolean;
+};
+
+/**
+ * Connects to NATS. A service keeps reconnecting forever once connected (a NATS restart must not
+ * end it), but the first connection fails fast: when nothing answers it throws a
+ * {@link MessagingError} `nats_unreachable` that names the URL tried and what to do.
+ */
+export async function connectNats(options: ConnectNatsOptions): Promise<NatsConnection> {
+  const { requireJetStream = true, ...connectOptions } = options;
+  const servers = Array.isArray(options.servers) ? options.servers : [options.servers];
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ maxReconnectAttempts: -1, ...connectOptions });
+  } catch (error) {
+    if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError) {
+      throw MessagingError.natsUnreachable(servers, error);
+    }
+    throw new MessagingError(
+      'nats_rejected',
+      `the NATS server at ${servers.join(', ')} refused the connection: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+  // The INFO the server sends on connect says whether JetStream is on: no extra round trip.
+  if (requireJetStream && nc.info?.jetstream !== true) {
+    await nc.close();
+    throw MessagingError.jetstreamUnavailable(servers);
+  }
+  return nc;
+}

@@ -1,0 +1,17 @@
+/**
+ * `@warden/testing`: helpers every project's tests share. Tests run against a real NATS server
+ * (never a mock), each in its own env so files run in parallel.
+ */
+export { uniqueEnv } from './env.js';
+export {
+  DEFAULT_TEST_NATS_URL,
+  getFreePort,
+  hasJetStream,
+  spawnNatsServer,
+  type SpawnedNatsServer,
+  type SpawnNatsServerOptions,
+  startNats,
+  type TestNats,
+} from './nats-server.js';
+export { makeTempDir, removeTempDir } from './temp-dir.js';
+export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
