@@ -24,7 +24,11 @@ export default tseslint.config(
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'kind:contracts', onlyDependOnLibsWithTags: [], allowedExternalImports: ['zod', 'zod/*', 'node:crypto', 'vitest'] },
+            {
+              sourceTag: 'kind:contracts',
+              onlyDependOnLibsWithTags: [],
+              allowedExternalImports: ['zod', 'zod/*', 'node:crypto', 'vitest'],
+            },
           ],
         },
       ],
@@ -32,8 +36,14 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-extraneous-class': 'off',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -42,7 +52,22 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['@nestjs/*', '@nats-io/*', 'chdb', '@clickhouse/*', '@warden/messaging', '@warden/event-store'] },
+        {
+          // Types (a row shape, say) are plain data and welcome; runtime imports are not.
+          patterns: [
+            {
+              group: [
+                '@nestjs/*',
+                '@nats-io/*',
+                'chdb',
+                '@clickhouse/*',
+                '@warden/messaging',
+                '@warden/event-store',
+              ],
+              allowTypeImports: true,
+            },
+          ],
+        },
       ],
     },
   },
@@ -52,6 +77,10 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { console: 'readonly', process: 'readonly' } } },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+  },
   prettier,
 );

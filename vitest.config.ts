@@ -8,7 +8,10 @@ const root = import.meta.dirname;
 // Tests run on sources: each `@warden/<lib>` resolves to its src/index.ts, so no build is needed
 // for unit and integration tests (e2e tests that spawn processes use the built dist/).
 const alias = Object.fromEntries(
-  readdirSync(resolve(root, 'libs')).map((lib) => [`@warden/${lib}`, resolve(root, 'libs', lib, 'src/index.ts')]),
+  readdirSync(resolve(root, 'libs')).map((lib) => [
+    `@warden/${lib}`,
+    resolve(root, 'libs', lib, 'src/index.ts'),
+  ]),
 );
 
 const project = (name: string, dir: string) => ({

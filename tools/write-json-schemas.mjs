@@ -8,5 +8,6 @@ const dir = join(import.meta.dirname, '..', 'deploy', 'schemas');
 mkdirSync(dir, { recursive: true });
 for (const file of readdirSync(dir)) if (file.endsWith('.schema.json')) rmSync(join(dir, file));
 const files = buildJsonSchemas();
-for (const [name, schema] of Object.entries(files)) writeFileSync(join(dir, name), `${JSON.stringify(schema, null, 2)}\n`);
+for (const [name, schema] of Object.entries(files))
+  writeFileSync(join(dir, name), `${JSON.stringify(schema, null, 2)}\n`);
 console.log(`wrote ${Object.keys(files).length} schemas to ${dir}`);

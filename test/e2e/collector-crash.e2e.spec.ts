@@ -1,6 +1,13 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, EventPublisher, provisionEnv, removeEnv } from '@warden/messaging';
-import { makeTempDir, removeTempDir, startNats, uniqueEnv, waitFor, type TestNats } from '@warden/testing';
+import {
+  makeTempDir,
+  removeTempDir,
+  startNats,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+} from '@warden/testing';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditSql } from './support/audit.js';
@@ -40,13 +47,21 @@ describe('trace collector killed mid-load', () => {
   });
 
   const stored = async () => {
-    const [row] = await auditSql(nc, env, 'SELECT count() AS n, uniqExact(event_id) AS ids FROM events WHERE env = {env:String}', { env });
+    const [row] = await auditSql(
+      nc,
+      env,
+      'SELECT count() AS n, uniqExact(event_id) AS ids FROM events WHERE env = {env:String}',
+      { env },
+    );
     return { rows: Number(row?.n), ids: Number(row?.ids) };
   };
 
   it('still stores every event exactly once after a SIGKILL and a restart', async () => {
     collector = await startService('trace-collector', collectorEnv());
-    const publisher = new EventPublisher(nc, { env, producer: { service: 'e2e', instance: 'crash', version: '0' } });
+    const publisher = new EventPublisher(nc, {
+      env,
+      producer: { service: 'e2e', instance: 'crash', version: '0' },
+    });
     const events = Array.from({ length: TOTAL }, (_, i) => {
       const id = ulid();
       return publisher.build({
@@ -64,13 +79,19 @@ describe('trace collector killed mid-load', () => {
       return publisher.publishMany(events.filter((_, i) => i % 20 === 0));
     })();
 
-    await waitFor(async () => (await stored()).rows >= 20_000, { timeoutMs: 60_000, message: 'some rows stored' });
+    await waitFor(async () => (await stored()).rows >= 20_000, {
+      timeoutMs: 60_000,
+      message: 'some rows stored',
+    });
     await collector.kill();
     collector = await startService('trace-collector', collectorEnv());
 
     const again = await publishing;
     expect(again.duplicates).toBe(TOTAL / 20);
-    await waitFor(async () => (await stored()).rows >= TOTAL, { timeoutMs: 120_000, message: 'all rows stored' });
+    await waitFor(async () => (await stored()).rows >= TOTAL, {
+      timeoutMs: 120_000,
+      message: 'all rows stored',
+    });
     // Anything the killed collector held unacked has been redelivered by now (ack wait 3 s).
     await new Promise((resolve) => setTimeout(resolve, 5000));
     expect(await stored()).toEqual({ rows: TOTAL, ids: TOTAL });

@@ -1,7 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, EventPublisher, removeEnv } from '@warden/messaging';
-import { makeTempDir, removeTempDir, startNats, uniqueEnv, waitFor, type TestNats } from '@warden/testing';
+import {
+  makeTempDir,
+  removeTempDir,
+  startNats,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+} from '@warden/testing';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appMain } from './support/processes.js';
@@ -16,19 +23,40 @@ describe('warden CLI', () => {
   let upOutput = '';
 
   const warden = (...args: string[]) =>
-    spawnSync(process.execPath, [appMain('cli'), ...args, '--env', env, '--nats', nats.url], { encoding: 'utf8', timeout: 60_000 });
+    spawnSync(process.execPath, [appMain('cli'), ...args, '--env', env, '--nats', nats.url], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
 
   beforeAll(async () => {
     nats = await startNats();
     nc = await connectNats({ servers: nats.url, name: 'cli-e2e' });
     dir = await makeTempDir('warden-cli-');
-    up = spawn(process.execPath, [appMain('cli'), 'up', '--env', env, '--nats', nats.url, '--data', `${dir}/data`, '--state', dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: 'warn' },
-    });
+    up = spawn(
+      process.execPath,
+      [
+        appMain('cli'),
+        'up',
+        '--env',
+        env,
+        '--nats',
+        nats.url,
+        '--data',
+        `${dir}/data`,
+        '--state',
+        dir,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+      },
+    );
     up.stdout?.on('data', (chunk: Buffer) => (upOutput += chunk.toString()));
     up.stderr?.on('data', (chunk: Buffer) => (upOutput += chunk.toString()));
-    await waitFor(() => upOutput.includes('Warden is up'), { timeoutMs: 60_000, message: `warden up ready; output so far:\n${upOutput}` });
+    await waitFor(() => upOutput.includes('Warden is up'), {
+      timeoutMs: 60_000,
+      message: `warden up ready; output so far:\n${upOutput}`,
+    });
   });
 
   afterAll(async () => {
@@ -40,13 +68,33 @@ describe('warden CLI', () => {
   });
 
   it('answers a read with a table, and --json for scripts', async () => {
-    const publisher = new EventPublisher(nc, { env, producer: { service: 'e2e', instance: 'cli', version: '0' } });
+    const publisher = new EventPublisher(nc, {
+      env,
+      producer: { service: 'e2e', instance: 'cli', version: '0' },
+    });
     const id = ulid();
     await publisher.publish(
-      publisher.build({ type: 'run.started', eventId: id, runId: 'run-cli', agentId: 'cli-agent', data: { workflow: 'support-triage' } }),
+      publisher.build({
+        type: 'run.started',
+        eventId: id,
+        runId: 'run-cli',
+        agentId: 'cli-agent',
+        data: { workflow: 'support-triage' },
+      }),
     );
-    const count = () => warden('audit', 'sql', 'SELECT count() AS n FROM events WHERE run_id = {run:String}', '--param', 'run=run-cli', '--json');
-    await waitFor(() => Number((JSON.parse(count().stdout) as { rows: { n: string }[] }).rows[0]?.n) === 1, { timeoutMs: 30_000 });
+    const count = () =>
+      warden(
+        'audit',
+        'sql',
+        'SELECT count() AS n FROM events WHERE run_id = {run:String}',
+        '--param',
+        'run=run-cli',
+        '--json',
+      );
+    await waitFor(
+      () => Number((JSON.parse(count().stdout) as { rows: { n: string }[] }).rows[0]?.n) === 1,
+      { timeoutMs: 30_000 },
+    );
 
     const table = warden('audit', 'timeline', 'run-cli');
     expect(table.status).toBe(0);
@@ -64,15 +112,23 @@ describe('warden CLI', () => {
   });
 
   it('says which service to start when none answers', () => {
-    const result = spawnSync(process.execPath, [appMain('cli'), 'audit', 'sql', 'SELECT 1', '--env', 'nobody-home', '--nats', nats.url], {
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      process.execPath,
+      [appMain('cli'), 'audit', 'sql', 'SELECT 1', '--env', 'nobody-home', '--nats', nats.url],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('no trace collector is running for env "nobody-home"');
   });
 
   it('stops gracefully on Ctrl-C', async () => {
-    const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      up.once('exit', (code) => {
+        resolve(code);
+      }),
+    );
     up.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(upOutput).toContain('Stopped');

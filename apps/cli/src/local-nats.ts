@@ -21,7 +21,10 @@ export async function ensureNats(url: string, stateDir: string): Promise<LocalNa
   if (await answers(url)) return { url, started: false, stop: () => Promise.resolve() };
   const { hostname, port } = new URL(url);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname)) {
-    throw new CliError(`nothing answers at ${url}`, 'Check --nats (or NATS_URL), or start that NATS server with JetStream (-js).');
+    throw new CliError(
+      `nothing answers at ${url}`,
+      'Check --nats (or NATS_URL), or start that NATS server with JetStream (-js).',
+    );
   }
   if (spawnSync('nats-server', ['--version']).error) {
     throw new CliError(
@@ -32,16 +35,23 @@ export async function ensureNats(url: string, stateDir: string): Promise<LocalNa
   const store = join(stateDir, 'nats');
   mkdirSync(store, { recursive: true });
   const log = openSync(join(stateDir, 'nats-server.log'), 'a');
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', port || '4222', '-js', '-sd', store], {
-    stdio: ['ignore', log, log],
-  });
+  const child = spawn(
+    'nats-server',
+    ['-a', '127.0.0.1', '-p', port || '4222', '-js', '-sd', store],
+    {
+      stdio: ['ignore', log, log],
+    },
+  );
   for (let attempt = 0; attempt < 50; attempt++) {
     if (child.exitCode !== null) break;
     if (await answers(url)) return { url, started: true, stop: () => stopChild(child) };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');
-  throw new CliError(`nats-server did not start at ${url}`, `See ${join(stateDir, 'nats-server.log')}.`);
+  throw new CliError(
+    `nats-server did not start at ${url}`,
+    `See ${join(stateDir, 'nats-server.log')}.`,
+  );
 }
 
 /** Whether a NATS server with JetStream enabled answers at `url`. */
@@ -56,7 +66,10 @@ async function answers(url: string): Promise<boolean> {
     await (await jetstreamManager(nc)).getAccountInfo();
     return true;
   } catch {
-    throw new CliError(`the NATS server at ${url} has JetStream disabled`, 'Restart it with -js (JetStream), or point --nats at one that has it.');
+    throw new CliError(
+      `the NATS server at ${url} has JetStream disabled`,
+      'Restart it with -js (JetStream), or point --nats at one that has it.',
+    );
   } finally {
     await nc.close();
   }

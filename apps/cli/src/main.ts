@@ -6,7 +6,9 @@ import { upCommand } from './commands/up.command.js';
 import { CliError } from './output.js';
 
 const program = new Command('warden')
-  .description('Warden: identity, policy, budgets and an audit log for AI agents that act on real systems')
+  .description(
+    'Warden: identity, policy, budgets and an audit log for AI agents that act on real systems',
+  )
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()

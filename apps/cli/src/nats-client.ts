@@ -9,7 +9,10 @@ export async function connectForCli(servers: string): Promise<NatsConnection> {
     return await connectNats({ servers, name: 'warden-cli' });
   } catch (error) {
     if (error instanceof MessagingError) {
-      throw new CliError(error.message, 'Start Warden with `npm start` (or `warden up`), or pass --nats <url>.');
+      throw new CliError(
+        error.message,
+        'Start Warden with `npm start` (or `warden up`), or pass --nats <url>.',
+      );
     }
     throw error;
   }
@@ -28,7 +31,9 @@ export async function request<T extends z.ZodType>(
 ): Promise<z.infer<T>> {
   let message;
   try {
-    message = await nc.request(subject, JSON.stringify(body), { timeout: options.timeoutMs ?? 30_000 });
+    message = await nc.request(subject, JSON.stringify(body), {
+      timeout: options.timeoutMs ?? 30_000,
+    });
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     if (/no responders|503/i.test(text)) {
@@ -38,13 +43,19 @@ export async function request<T extends z.ZodType>(
       );
     }
     if (/timeout/i.test(text)) {
-      throw new CliError(`the ${options.service} did not answer within ${options.timeoutMs ?? 30_000} ms`, 'Check its logs, or retry.');
+      throw new CliError(
+        `the ${options.service} did not answer within ${options.timeoutMs ?? 30_000} ms`,
+        'Check its logs, or retry.',
+      );
     }
     throw error;
   }
   const parsed = reply.safeParse(message.json());
   if (!parsed.success) {
-    throw new CliError(`the ${options.service} sent an answer this CLI does not understand`, 'Are the CLI and the services the same version?');
+    throw new CliError(
+      `the ${options.service} sent an answer this CLI does not understand`,
+      'Are the CLI and the services the same version?',
+    );
   }
   return parsed.data;
 }

@@ -1,7 +1,10 @@
 import Table from 'cli-table3';
 
 /** Prints rows as a readable table: one column per key, values as compact text. */
-export function printTable(columns: readonly string[], rows: readonly Record<string, unknown>[]): void {
+export function printTable(
+  columns: readonly string[],
+  rows: readonly Record<string, unknown>[],
+): void {
   const table = new Table({ head: [...columns], style: { head: ['cyan'] }, wordWrap: true });
   for (const row of rows) table.push(columns.map((column) => cell(row[column])));
   process.stdout.write(`${table.toString()}\n`);

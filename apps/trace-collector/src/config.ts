@@ -11,7 +11,10 @@ const count = (min: number, max: number, fallback: number) =>
 export const CollectorConfig = z.object({
   ...baseEnv,
   WARDEN_DATA_DIR: withExample(z.string().min(1), '.warden/data').default('.warden/data'),
-  WARDEN_CLICKHOUSE_URL: withExample(z.url({ protocol: /^https?$/ }), 'http://127.0.0.1:8123').optional(),
+  WARDEN_CLICKHOUSE_URL: withExample(
+    z.url({ protocol: /^https?$/ }),
+    'http://127.0.0.1:8123',
+  ).optional(),
   WARDEN_CLICKHOUSE_USER: z.string().optional(),
   WARDEN_CLICKHOUSE_PASSWORD: z.string().optional(),
   /** Rows per insert: chDB stores about 250k rows/s in 10k-row batches, and each insert makes a part. */

@@ -22,7 +22,9 @@ const EVENT_STORE = Symbol('event-store');
  * start: store (migrated) → stream → consumer → audit API;
  * stop: consumer (flushing its buffer into the store) → audit API → store → NATS drain.
  */
-class CollectorLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+class CollectorLifecycle
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly ingest: IngestService;
   private readonly audit: AuditApiHandler;
 
@@ -47,7 +49,10 @@ class CollectorLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
     );
     this.audit = new AuditApiHandler(nc, store, env, logger);
     readiness.register('nats', () => ({ ok: !nc.isClosed(), detail: nc.getServer() }));
-    readiness.register('consumer', () => ({ ok: this.ingest.running, detail: JSON.stringify(this.ingest.stats) }));
+    readiness.register('consumer', () => ({
+      ok: this.ingest.running,
+      detail: JSON.stringify(this.ingest.stats),
+    }));
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -75,7 +80,8 @@ class CollectorLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
     {
       provide: NATS,
       inject: [SERVICE_CONFIG],
-      useFactory: (config: CollectorConfig) => connectNats({ servers: config.NATS_URL, name: 'trace-collector' }),
+      useFactory: (config: CollectorConfig) =>
+        connectNats({ servers: config.NATS_URL, name: 'trace-collector' }),
     },
     {
       provide: EVENT_STORE,
@@ -86,8 +92,12 @@ class CollectorLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
             ? {
                 kind: 'server',
                 url: config.WARDEN_CLICKHOUSE_URL,
-                ...(config.WARDEN_CLICKHOUSE_USER ? { username: config.WARDEN_CLICKHOUSE_USER } : {}),
-                ...(config.WARDEN_CLICKHOUSE_PASSWORD ? { password: config.WARDEN_CLICKHOUSE_PASSWORD } : {}),
+                ...(config.WARDEN_CLICKHOUSE_USER
+                  ? { username: config.WARDEN_CLICKHOUSE_USER }
+                  : {}),
+                ...(config.WARDEN_CLICKHOUSE_PASSWORD
+                  ? { password: config.WARDEN_CLICKHOUSE_PASSWORD }
+                  : {}),
               }
             : { kind: 'embedded', dataDir: config.WARDEN_DATA_DIR },
         );

@@ -2,7 +2,14 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { AuditSqlReply, subjects, type Envelope } from '@warden/contracts';
 import { connectNats, EventPublisher, removeEnv } from '@warden/messaging';
 import type { RunningService } from '@warden/service';
-import { makeTempDir, removeTempDir, startNats, uniqueEnv, waitFor, type TestNats } from '@warden/testing';
+import {
+  makeTempDir,
+  removeTempDir,
+  startNats,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+} from '@warden/testing';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { service } from '../src/service.js';
@@ -22,7 +29,14 @@ describe('trace collector ingest', () => {
     nats = await startNats();
     dataDir = await makeTempDir('warden-collector-');
     collector = await service.start(
-      service.config({ WARDEN_ENV: env, NATS_URL: nats.url, WARDEN_DATA_DIR: dataDir, HTTP_PORT: '0', LOG_LEVEL: 'warn', COLLECTOR_BATCH_WAIT_MS: '50' }),
+      service.config({
+        WARDEN_ENV: env,
+        NATS_URL: nats.url,
+        WARDEN_DATA_DIR: dataDir,
+        HTTP_PORT: '0',
+        LOG_LEVEL: 'warn',
+        COLLECTOR_BATCH_WAIT_MS: '50',
+      }),
     );
     nc = await connectNats({ servers: nats.url, name: 'collector-int-test' });
     publisher = new EventPublisher(nc, { env, producer });
@@ -36,20 +50,36 @@ describe('trace collector ingest', () => {
     await nats.stop();
   });
 
-  async function sql(query: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
+  async function sql(
+    query: string,
+    params: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>[]> {
     const reply = AuditSqlReply.parse(
-      (await nc.request(subjects.api(env, 'audit', 'sql'), JSON.stringify({ sql: query, params }), { timeout: 30_000 })).json(),
+      (
+        await nc.request(
+          subjects.api(env, 'audit', 'sql'),
+          JSON.stringify({ sql: query, params }),
+          { timeout: 30_000 },
+        )
+      ).json(),
     );
     if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
     return reply.result.rows;
   }
 
   async function countRows(where = '1', params: Record<string, unknown> = {}): Promise<number> {
-    const [row] = await sql(`SELECT count() AS n FROM events WHERE env = {env:String} AND ${where}`, { env, ...params });
+    const [row] = await sql(
+      `SELECT count() AS n FROM events WHERE env = {env:String} AND ${where}`,
+      { env, ...params },
+    );
     return Number(row?.n);
   }
 
-  function event(runId: string, step: number, args: Record<string, unknown> = { step }): Envelope<'intent.proposed'> {
+  function event(
+    runId: string,
+    step: number,
+    args: Record<string, unknown> = { step },
+  ): Envelope<'intent.proposed'> {
     const id = ulid();
     return publisher.build({
       type: 'intent.proposed',
@@ -70,11 +100,17 @@ describe('trace collector ingest', () => {
     expect(first.stored).toBe(100_000);
     expect(second.duplicates).toBe(5000);
 
-    await waitFor(async () => (await countRows('run_id = {run:String}', { run: runId })) >= 100_000, {
-      timeoutMs: 60_000,
-      message: 'all 100,000 events stored',
-    });
-    const [row] = await sql('SELECT count() AS n, uniqExact(event_id) AS ids FROM events WHERE run_id = {run:String}', { run: runId });
+    await waitFor(
+      async () => (await countRows('run_id = {run:String}', { run: runId })) >= 100_000,
+      {
+        timeoutMs: 60_000,
+        message: 'all 100,000 events stored',
+      },
+    );
+    const [row] = await sql(
+      'SELECT count() AS n, uniqExact(event_id) AS ids FROM events WHERE run_id = {run:String}',
+      { run: runId },
+    );
     expect(Number(row?.n)).toBe(100_000);
     expect(Number(row?.ids)).toBe(100_000);
   }, 120_000);
@@ -85,11 +121,26 @@ describe('trace collector ingest', () => {
     const valid = JSON.stringify(event(runId, 99));
     const bad: [string, string][] = [
       [subjects.event(env, 'intent.proposed', 'load-agent'), '{"type": "intent.proposed", '],
-      [subjects.event(env, 'intent.proposed', 'load-agent'), JSON.stringify({ ...event(runId, 1), type: 'intent.teleported' })],
-      [subjects.event(env, 'intent.proposed', 'load-agent'), JSON.stringify({ ...event(runId, 2), env: 'someone-else' })],
-      [subjects.event(env, 'intent.proposed', 'load-agent'), JSON.stringify(event(runId, 3, { blob: 'x'.repeat(512 * 1024) }))],
-      [subjects.event(env, 'intent.proposed', 'load-agent'), JSON.stringify({ ...event(runId, 4), agent_id: 'agent.*' })],
-      [subjects.event(env, 'intent.proposed', 'load-agent'), JSON.stringify({ ...event(runId, 5), run_id: 'run>' })],
+      [
+        subjects.event(env, 'intent.proposed', 'load-agent'),
+        JSON.stringify({ ...event(runId, 1), type: 'intent.teleported' }),
+      ],
+      [
+        subjects.event(env, 'intent.proposed', 'load-agent'),
+        JSON.stringify({ ...event(runId, 2), env: 'someone-else' }),
+      ],
+      [
+        subjects.event(env, 'intent.proposed', 'load-agent'),
+        JSON.stringify(event(runId, 3, { blob: 'x'.repeat(512 * 1024) })),
+      ],
+      [
+        subjects.event(env, 'intent.proposed', 'load-agent'),
+        JSON.stringify({ ...event(runId, 4), agent_id: 'agent.*' }),
+      ],
+      [
+        subjects.event(env, 'intent.proposed', 'load-agent'),
+        JSON.stringify({ ...event(runId, 5), run_id: 'run>' }),
+      ],
       [subjects.event(env, 'intent.proposed', 'other-agent'), valid],
     ];
     for (const [i, item] of good.entries()) {
@@ -98,9 +149,15 @@ describe('trace collector ingest', () => {
       if (raw) await publisher.publishRaw(raw[0], raw[1]);
     }
 
-    await waitFor(async () => (await countRows('run_id = {run:String}', { run: runId })) === 20, { timeoutMs: 30_000 });
-    await waitFor(async () => (await countRows("type = 'event.rejected'")) === bad.length, { timeoutMs: 30_000 });
-    const reasons = await sql("SELECT reason, count() AS n FROM events WHERE type = 'event.rejected' GROUP BY reason ORDER BY reason");
+    await waitFor(async () => (await countRows('run_id = {run:String}', { run: runId })) === 20, {
+      timeoutMs: 30_000,
+    });
+    await waitFor(async () => (await countRows("type = 'event.rejected'")) === bad.length, {
+      timeoutMs: 30_000,
+    });
+    const reasons = await sql(
+      "SELECT reason, count() AS n FROM events WHERE type = 'event.rejected' GROUP BY reason ORDER BY reason",
+    );
     expect(Object.fromEntries(reasons.map((r) => [r.reason, Number(r.n)]))).toEqual({
       invalid_envelope: 2,
       malformed_json: 1,
@@ -109,8 +166,13 @@ describe('trace collector ingest', () => {
       unknown_type: 1,
       wrong_env: 1,
     });
-    const [oversize] = await sql("SELECT data FROM events WHERE type = 'event.rejected' AND reason = 'oversize'");
-    expect(JSON.parse(String(oversize?.data))).toMatchObject({ size_bytes: expect.any(Number) as number, consumer: 'trace-collector' });
+    const [oversize] = await sql(
+      "SELECT data FROM events WHERE type = 'event.rejected' AND reason = 'oversize'",
+    );
+    expect(JSON.parse(String(oversize?.data))).toMatchObject({
+      size_bytes: expect.any(Number) as number,
+      consumer: 'trace-collector',
+    });
 
     const ready = await fetch(`${collector.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -118,15 +180,31 @@ describe('trace collector ingest', () => {
 
   it('never stores a card number, an e-mail address or a JWT', async () => {
     const runId = 'run-secrets';
-    const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ0cmlhZ2UtYm90In0.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMTIzNDU2';
+    const jwt =
+      'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ0cmlhZ2UtYm90In0.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMTIzNDU2';
     await publisher.publish(
-      event(runId, 1, { note: 'refund card 4111 1111 1111 1111 for jane.doe@example.com', token: jwt, nested: [{ to: 'ops@example.org' }] }),
+      event(runId, 1, {
+        note: 'refund card 4111 1111 1111 1111 for jane.doe@example.com',
+        token: jwt,
+        nested: [{ to: 'ops@example.org' }],
+      }),
     );
-    await waitFor(async () => (await countRows('run_id = {run:String}', { run: runId })) === 1, { timeoutMs: 30_000 });
-    for (const secret of ['4111 1111 1111 1111', '4111111111111111', 'jane.doe@example.com', 'ops@example.org', jwt, 'eyJhbGci']) {
+    await waitFor(async () => (await countRows('run_id = {run:String}', { run: runId })) === 1, {
+      timeoutMs: 30_000,
+    });
+    for (const secret of [
+      '4111 1111 1111 1111',
+      '4111111111111111',
+      'jane.doe@example.com',
+      'ops@example.org',
+      jwt,
+      'eyJhbGci',
+    ]) {
       expect(await countRows('position(data, {s:String}) > 0', { s: secret })).toBe(0);
     }
-    const [row] = await sql('SELECT data, redactions FROM events WHERE run_id = {run:String}', { run: runId });
+    const [row] = await sql('SELECT data, redactions FROM events WHERE run_id = {run:String}', {
+      run: runId,
+    });
     expect(row?.redactions).toEqual(expect.arrayContaining(['card', 'email']));
   }, 60_000);
 });

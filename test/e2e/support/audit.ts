@@ -8,7 +8,11 @@ export async function auditSql(
   sql: string,
   params: Record<string, unknown> = {},
 ): Promise<Record<string, unknown>[]> {
-  const message = await nc.request(subjects.api(env, 'audit', 'sql'), JSON.stringify({ sql, params }), { timeout: 30_000 });
+  const message = await nc.request(
+    subjects.api(env, 'audit', 'sql'),
+    JSON.stringify({ sql, params }),
+    { timeout: 30_000 },
+  );
   const reply = AuditSqlReply.parse(message.json());
   if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
   return reply.result.rows;

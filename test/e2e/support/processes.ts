@@ -9,7 +9,8 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The built entry of an app: end-to-end tests run what `npm run build` produced, as an SRE would. */
 export function appMain(app: string): string {
   const path = `${ROOT}dist/apps/${app}/main.js`;
-  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first (npm test does)`);
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: run \`npm run build\` first (npm test does)`);
   return path;
 }
 
@@ -26,20 +27,28 @@ export interface ServiceProcess {
 }
 
 /** Starts `node dist/apps/<app>/main.js` with `env` and waits until its /readyz answers 200. */
-export async function startService(app: string, env: Record<string, string>): Promise<ServiceProcess> {
+export async function startService(
+  app: string,
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
   const port = await getFreePort();
   const child = spawn(process.execPath, [appMain(app)], {
     env: { ...process.env, ...env, HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${output}`);
+      if (child.exitCode !== null)
+        throw new Error(`${app} exited with ${child.exitCode}:\n${output}`);
       return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true;
     },
     { timeoutMs: 30_000, message: `${app} ready` },

@@ -10,38 +10,84 @@ import { connectForCli, request } from '../nats-client.js';
 import { CliError, printJson, printTable } from '../output.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
-const TIMELINE_COLUMNS = ['occurred_at', 'type', 'agent_id', 'intent_id', 'tool', 'effect', 'status', 'reason', 'data'];
+const TIMELINE_COLUMNS = [
+  'occurred_at',
+  'type',
+  'agent_id',
+  'intent_id',
+  'tool',
+  'effect',
+  'status',
+  'reason',
+  'data',
+];
 
 /** `warden audit …`: read the append-only log through the running trace collector. */
 export function auditCommand(): Command {
-  const audit = new Command('audit').description('query the audit log (through the running trace collector)');
+  const audit = new Command('audit').description(
+    'query the audit log (through the running trace collector)',
+  );
 
   audit
     .command('sql')
     .description('run one read-only SQL statement against the audit log')
-    .argument('<sql>', 'a SELECT (or WITH, SHOW, DESCRIBE, EXPLAIN) statement; bind values with {name:Type}')
+    .argument(
+      '<sql>',
+      'a SELECT (or WITH, SHOW, DESCRIBE, EXPLAIN) statement; bind values with {name:Type}',
+    )
     .addOption(envOption())
     .addOption(natsOption())
-    .addOption(new Option('-p, --param <name=value...>', 'a bound parameter, e.g. --param run=run-42').default([]))
+    .addOption(
+      new Option(
+        '-p, --param <name=value...>',
+        'a bound parameter, e.g. --param run=run-42',
+      ).default([]),
+    )
     .option('--max-rows <n>', 'the most rows to return', parsePositive, 1000)
     .option('--json', 'print JSON for scripts')
-    .addHelpText('after', `\nExample:\n  warden audit sql "SELECT type, count() AS n FROM events WHERE run_id = {run:String} GROUP BY type" --param run=run-42`)
-    .action(async (sql: string, options: ConnectionOptions & { param: string[]; maxRows: number; json?: boolean }) => {
-      const body: AuditSqlRequest = { sql, params: parseParams(options.param), max_rows: options.maxRows };
-      const nc = await connectForCli(options.nats);
-      try {
-        const reply = await request(nc, subjects.api(options.env, 'audit', 'sql'), body, AuditSqlReply, {
-          service: 'trace collector',
-          env: options.env,
-        });
-        if (!reply.ok) throw new CliError(reply.error.message, hintFor(reply.error.code));
-        if (options.json) return printJson(reply.result);
-        printTable(reply.result.columns.map((column) => column.name), reply.result.rows);
-        process.stdout.write(`${reply.result.rows.length} row(s)${reply.result.truncated ? ' (truncated: raise --max-rows or narrow the query)' : ''}\n`);
-      } finally {
-        await nc.close();
-      }
-    });
+    .addHelpText(
+      'after',
+      `\nExample:\n  warden audit sql "SELECT type, count() AS n FROM events WHERE run_id = {run:String} GROUP BY type" --param run=run-42`,
+    )
+    .action(
+      async (
+        sql: string,
+        options: ConnectionOptions & { param: string[]; maxRows: number; json?: boolean },
+      ) => {
+        const body: AuditSqlRequest = {
+          sql,
+          params: parseParams(options.param),
+          max_rows: options.maxRows,
+        };
+        const nc = await connectForCli(options.nats);
+        try {
+          const reply = await request(
+            nc,
+            subjects.api(options.env, 'audit', 'sql'),
+            body,
+            AuditSqlReply,
+            {
+              service: 'trace collector',
+              env: options.env,
+            },
+          );
+          if (!reply.ok) throw new CliError(reply.error.message, hintFor(reply.error.code));
+          if (options.json) {
+            printJson(reply.result);
+            return;
+          }
+          printTable(
+            reply.result.columns.map((column) => column.name),
+            reply.result.rows,
+          );
+          process.stdout.write(
+            `${reply.result.rows.length} row(s)${reply.result.truncated ? ' (truncated: raise --max-rows or narrow the query)' : ''}\n`,
+          );
+        } finally {
+          await nc.close();
+        }
+      },
+    );
 
   audit
     .command('timeline')
@@ -51,24 +97,38 @@ export function auditCommand(): Command {
     .addOption(natsOption())
     .option('--limit <n>', 'the most events to show', parsePositive, 1000)
     .option('--json', 'print JSON for scripts')
-    .action(async (runId: string, options: ConnectionOptions & { limit: number; json?: boolean }) => {
-      const body: AuditTimelineRequest = { run_id: runId, limit: options.limit };
-      const nc = await connectForCli(options.nats);
-      try {
-        const reply = await request(nc, subjects.api(options.env, 'audit', 'timeline'), body, AuditTimelineReply, {
-          service: 'trace collector',
-          env: options.env,
-        });
-        if (!reply.ok) throw new CliError(reply.error.message, hintFor(reply.error.code));
-        if (options.json) return printJson(reply.result.events);
-        if (reply.result.events.length === 0) {
-          throw new CliError(`no events for run ${runId} in env ${options.env}`, 'Check the run id and --env.');
+    .action(
+      async (runId: string, options: ConnectionOptions & { limit: number; json?: boolean }) => {
+        const body: AuditTimelineRequest = { run_id: runId, limit: options.limit };
+        const nc = await connectForCli(options.nats);
+        try {
+          const reply = await request(
+            nc,
+            subjects.api(options.env, 'audit', 'timeline'),
+            body,
+            AuditTimelineReply,
+            {
+              service: 'trace collector',
+              env: options.env,
+            },
+          );
+          if (!reply.ok) throw new CliError(reply.error.message, hintFor(reply.error.code));
+          if (options.json) {
+            printJson(reply.result.events);
+            return;
+          }
+          if (reply.result.events.length === 0) {
+            throw new CliError(
+              `no events for run ${runId} in env ${options.env}`,
+              'Check the run id and --env.',
+            );
+          }
+          printTable(TIMELINE_COLUMNS, reply.result.events);
+        } finally {
+          await nc.close();
         }
-        printTable(TIMELINE_COLUMNS, reply.result.events);
-      } finally {
-        await nc.close();
-      }
-    });
+      },
+    );
 
   return audit;
 }
@@ -90,7 +150,11 @@ function parseParams(pairs: readonly string[]): Record<string, string> {
   const params: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
-    if (at <= 0) throw new CliError(`--param ${JSON.stringify(pair)} is not name=value`, 'Example: --param run=run-42');
+    if (at <= 0)
+      throw new CliError(
+        `--param ${JSON.stringify(pair)} is not name=value`,
+        'Example: --param run=run-42',
+      );
     params[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return params;
@@ -98,6 +162,7 @@ function parseParams(pairs: readonly string[]): Record<string, string> {
 
 function parsePositive(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number');
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError('must be a positive whole number');
   return n;
 }

@@ -20,5 +20,7 @@ export function envOption(): Option {
 
 /** `--nats`: the NATS server URL; defaults to NATS_URL, then the local one. */
 export function natsOption(): Option {
-  return new Option('--nats <url>', 'the NATS server URL').env('NATS_URL').default('nats://127.0.0.1:4222');
+  return new Option('--nats <url>', 'the NATS server URL')
+    .env('NATS_URL')
+    .default('nats://127.0.0.1:4222');
 }

@@ -28,11 +28,22 @@ export function upCommand(): Command {
     .description('start Warden: NATS (if none is running), then every service, until Ctrl-C')
     .addOption(envOption())
     .addOption(natsOption())
-    .addOption(new Option('--data <dir>', 'the embedded ClickHouse (chDB) data directory').env('WARDEN_DATA_DIR').default('.warden/data'))
-    .addOption(new Option('--clickhouse-url <url>', 'use a ClickHouse server instead of embedded chDB').env('WARDEN_CLICKHOUSE_URL'))
+    .addOption(
+      new Option('--data <dir>', 'the embedded ClickHouse (chDB) data directory')
+        .env('WARDEN_DATA_DIR')
+        .default('.warden/data'),
+    )
+    .addOption(
+      new Option('--clickhouse-url <url>', 'use a ClickHouse server instead of embedded chDB').env(
+        'WARDEN_CLICKHOUSE_URL',
+      ),
+    )
     .option('--split', 'run each service as its own process (as in production)')
     .option('--state <dir>', 'where a NATS server started by warden keeps its files', '.warden')
-    .addHelpText('after', '\nExamples:\n  warden up\n  warden up --env staging --split\n  warden up --clickhouse-url http://127.0.0.1:8123')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  warden up\n  warden up --env staging --split\n  warden up --clickhouse-url http://127.0.0.1:8123',
+    )
     .action(async (options: UpOptions) => {
       await up(options);
     });
@@ -45,7 +56,11 @@ async function up(options: UpOptions): Promise<void> {
     spinner.fail();
     throw error;
   });
-  spinner.succeed(nats.started ? `Started nats-server at ${nats.url} (store in ${options.state}/nats)` : `NATS at ${nats.url}`);
+  spinner.succeed(
+    nats.started
+      ? `Started nats-server at ${nats.url} (store in ${options.state}/nats)`
+      : `NATS at ${nats.url}`,
+  );
 
   const running: { name: string; url: string; stop(): Promise<void> }[] = [];
   const stopAll = async () => {
@@ -58,7 +73,9 @@ async function up(options: UpOptions): Promise<void> {
       const env = serviceEnv(options, port);
       const step = ora(`Starting ${name}`).start();
       try {
-        running.push(options.split ? await startProcess(name, env, port) : await startInProcess(name, env));
+        running.push(
+          options.split ? await startProcess(name, env, port) : await startInProcess(name, env),
+        );
         step.succeed(`${name} ready on http://127.0.0.1:${port}`);
       } catch (error) {
         step.fail(`${name} did not start`);
@@ -72,7 +89,11 @@ async function up(options: UpOptions): Promise<void> {
 
   printTable(
     ['service', 'health', 'mode'],
-    running.map((service) => ({ service: service.name, health: `${service.url}/readyz`, mode: options.split ? 'process' : 'in-process' })),
+    running.map((service) => ({
+      service: service.name,
+      health: `${service.url}/readyz`,
+      mode: options.split ? 'process' : 'in-process',
+    })),
   );
   process.stdout.write(
     [
@@ -120,10 +141,17 @@ async function startInProcess(name: string, env: NodeJS.ProcessEnv) {
 
 /** Runs a service as its own process (`node dist/apps/<name>/main.js`) and waits for /readyz. */
 async function startProcess(name: string, env: NodeJS.ProcessEnv, port: number) {
-  const child = spawn(process.execPath, [appPath(name, 'main.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [appPath(name, 'main.js')], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 300; attempt++) {
-    if (child.exitCode !== null) throw new CliError(`${name} exited with code ${child.exitCode}`, 'Its log lines above say why.');
+    if (child.exitCode !== null)
+      throw new CliError(
+        `${name} exited with code ${child.exitCode}`,
+        'Its log lines above say why.',
+      );
     if (await isReady(url)) return { name, url, stop: () => stopChild(child) };
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -19,7 +19,12 @@ function proposed(n: number, args: Record<string, unknown> = { n }): Envelope<'i
   });
 }
 
-function message(event: object, seq: number, subject?: string, redelivered = false): IncomingMessage {
+function message(
+  event: object,
+  seq: number,
+  subject?: string,
+  redelivered = false,
+): IncomingMessage {
   return {
     subject: subject ?? subjectOf(event as Envelope),
     data: encoder.encode(JSON.stringify(event)),
@@ -49,38 +54,81 @@ describe('prepareBatch', () => {
       'WARDEN_DEV',
       [
         message(good, 1),
-        { subject: 'warden.dev.evt.intent.proposed.triage-bot', data: encoder.encode('{not json'), seq: 2, redelivered: false },
-        message({ ...proposed(3), type: 'intent.teleported' }, 3, 'warden.dev.evt.intent.proposed.triage-bot'),
+        {
+          subject: 'warden.dev.evt.intent.proposed.triage-bot',
+          data: encoder.encode('{not json'),
+          seq: 2,
+          redelivered: false,
+        },
+        message(
+          { ...proposed(3), type: 'intent.teleported' },
+          3,
+          'warden.dev.evt.intent.proposed.triage-bot',
+        ),
         message({ ...proposed(4), env: 'prod' }, 4, 'warden.dev.evt.intent.proposed.triage-bot'),
-        message({ ...proposed(5), agent_id: 'a.*' }, 5, 'warden.dev.evt.intent.proposed.triage-bot'),
+        message(
+          { ...proposed(5), agent_id: 'a.*' },
+          5,
+          'warden.dev.evt.intent.proposed.triage-bot',
+        ),
         message(proposed(6, { blob: 'x'.repeat(300_000) }), 6),
       ],
       Date.now() * 1000,
     );
     expect(batch.stored).toBe(1);
-    expect(batch.rejected).toEqual({ malformed_json: 1, unknown_type: 1, wrong_env: 1, invalid_envelope: 1, oversize: 1 });
+    expect(batch.rejected).toEqual({
+      malformed_json: 1,
+      unknown_type: 1,
+      wrong_env: 1,
+      invalid_envelope: 1,
+      oversize: 1,
+    });
     const rejectedRows = batch.rows.filter((row) => row.type === 'event.rejected');
-    expect(rejectedRows.map((row) => row.reason).sort()).toEqual(['invalid_envelope', 'malformed_json', 'oversize', 'unknown_type', 'wrong_env']);
+    expect(rejectedRows.map((row) => row.reason).sort()).toEqual([
+      'invalid_envelope',
+      'malformed_json',
+      'oversize',
+      'unknown_type',
+      'wrong_env',
+    ]);
     const oversize = rejectedRows.find((row) => row.reason === 'oversize')!;
-    expect(JSON.parse(oversize.data)).toMatchObject({ stream_seq: 6, size_bytes: expect.any(Number) as number });
+    expect(JSON.parse(oversize.data)).toMatchObject({
+      stream_seq: 6,
+      size_bytes: expect.any(Number) as number,
+    });
     expect(oversize.data.length).toBeLessThan(10_000);
   });
 
   it('gives a rejected message the same id when it is delivered again', () => {
-    const bad = { subject: 'warden.dev.evt.x.y._', data: encoder.encode('nope'), seq: 9, redelivered: false };
+    const bad = {
+      subject: 'warden.dev.evt.x.y._',
+      data: encoder.encode('nope'),
+      seq: 9,
+      redelivered: false,
+    };
     const first = prepareBatch('dev', 'WARDEN_DEV', [bad], 1_000_000);
     const again = prepareBatch('dev', 'WARDEN_DEV', [{ ...bad, redelivered: true }], 9_000_000);
     expect(again.rows[0]!.event_id).toBe(first.rows[0]!.event_id);
   });
 
   it('stores an event that appears twice in one batch once', () => {
-    const batch = prepareBatch('dev', 'WARDEN_DEV', [message(proposed(1), 1), message(proposed(1), 2)], 0);
+    const batch = prepareBatch(
+      'dev',
+      'WARDEN_DEV',
+      [message(proposed(1), 1), message(proposed(1), 2)],
+      0,
+    );
     expect(batch.rows).toHaveLength(1);
     expect(batch.duplicates).toBe(1);
   });
 
   it('lists the rows of redelivered messages for a check against the table', () => {
-    const batch = prepareBatch('dev', 'WARDEN_DEV', [message(proposed(1), 1), message(proposed(2), 2, undefined, true)], 0);
+    const batch = prepareBatch(
+      'dev',
+      'WARDEN_DEV',
+      [message(proposed(1), 1), message(proposed(2), 2, undefined, true)],
+      0,
+    );
     expect(batch.redeliveredIds).toEqual([proposed(2).event_id]);
   });
 
@@ -95,7 +143,12 @@ describe('prepareBatch', () => {
 
 describe('deduplicationToken', () => {
   it('is the same for the same rows and differs for others', () => {
-    const rows = prepareBatch('dev', 'WARDEN_DEV', [message(proposed(1), 1), message(proposed(2), 2)], 0).rows;
+    const rows = prepareBatch(
+      'dev',
+      'WARDEN_DEV',
+      [message(proposed(1), 1), message(proposed(2), 2)],
+      0,
+    ).rows;
     expect(deduplicationToken(rows)).toBe(deduplicationToken([...rows]));
     expect(deduplicationToken(rows.slice(1))).not.toBe(deduplicationToken(rows));
   });

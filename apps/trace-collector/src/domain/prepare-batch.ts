@@ -44,7 +44,13 @@ export function prepareBatch(
     const parsed = parseEvent(message.data, { env, subject: message.subject });
     const row = parsed.ok
       ? toEventRow(parsed.event, message.seq)
-      : toRejectedRow(env, { stream, seq: message.seq, subject: message.subject }, message.data, parsed, receivedAtMicros);
+      : toRejectedRow(
+          env,
+          { stream, seq: message.seq, subject: message.subject },
+          message.data,
+          parsed,
+          receivedAtMicros,
+        );
     if (seen.has(row.event_id)) {
       duplicates++;
       continue;

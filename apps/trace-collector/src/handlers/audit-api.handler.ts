@@ -35,7 +35,9 @@ export class AuditApiHandler {
       events: await this.store.timeline(this.env, request.run_id, { limit: request.limit ?? 1000 }),
     }));
     this.serve('sql', AuditSqlRequest, async (request) => {
-      const result = await this.store.readOnlyQuery(request.sql, request.params ?? {}, { maxRows: request.max_rows ?? 1000 });
+      const result = await this.store.readOnlyQuery(request.sql, request.params ?? {}, {
+        maxRows: request.max_rows ?? 1000,
+      });
       return fitReply(result.columns, result.rows);
     });
   }
@@ -45,7 +47,11 @@ export class AuditApiHandler {
     this.subscriptions.length = 0;
   }
 
-  private serve<S extends z.ZodType>(op: string, schema: S, answer: (request: z.infer<S>) => Promise<object>): void {
+  private serve<S extends z.ZodType>(
+    op: string,
+    schema: S,
+    answer: (request: z.infer<S>) => Promise<object>,
+  ): void {
     const subscription = this.nc.subscribe(subjects.api(this.env, 'audit', op), { queue: QUEUE });
     this.subscriptions.push(subscription);
     void (async () => {
@@ -82,14 +88,21 @@ function failure(error: ApiError): object {
 
 function toApiError(error: unknown): ApiError {
   if (error instanceof EventStoreError) {
-    return { code: error.code === 'not_read_only' ? 'not_read_only' : 'query_failed', message: error.message };
+    return {
+      code: error.code === 'not_read_only' ? 'not_read_only' : 'query_failed',
+      message: error.message,
+    };
   }
-  if (error instanceof SyntaxError) return { code: 'invalid_request', message: 'the request body is not JSON' };
+  if (error instanceof SyntaxError)
+    return { code: 'invalid_request', message: 'the request body is not JSON' };
   return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
 }
 
 /** Drops trailing rows until the reply fits in one NATS message, and says so. */
-function fitReply(columns: readonly { name: string; type: string }[], rows: readonly Record<string, unknown>[]) {
+function fitReply(
+  columns: readonly { name: string; type: string }[],
+  rows: readonly Record<string, unknown>[],
+) {
   let kept = [...rows];
   let truncated = false;
   while (kept.length > 0 && Buffer.byteLength(JSON.stringify(kept)) > MAX_REPLY_BYTES) {

@@ -1,7 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects } from '@warden/contracts';
 import type { EventStore } from '@warden/event-store';
-import { consumeBatches, ensureDurable, type BatchConsumer, type RawMessage } from '@warden/messaging';
+import {
+  consumeBatches,
+  ensureDurable,
+  type BatchConsumer,
+  type RawMessage,
+} from '@warden/messaging';
 import type { Logger } from 'pino';
 import { deduplicationToken, prepareBatch } from '../domain/prepare-batch.js';
 
@@ -28,13 +33,25 @@ export interface IngestStats {
  * redelivered messages (the collector died between insert and ack) are checked against the table.
  */
 export class IngestService {
-  readonly stats: IngestStats = { batches: 0, messages: 0, stored: 0, rejected: 0, alreadyStored: 0, failedBatches: 0 };
+  readonly stats: IngestStats = {
+    batches: 0,
+    messages: 0,
+    stored: 0,
+    rejected: 0,
+    alreadyStored: 0,
+    failedBatches: 0,
+  };
   private consumer: BatchConsumer | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly store: EventStore,
-    private readonly options: { env: string; batchSize: number; batchWaitMs: number; ackWaitMs: number },
+    private readonly options: {
+      env: string;
+      batchSize: number;
+      batchWaitMs: number;
+      ackWaitMs: number;
+    },
     private readonly logger: Logger,
   ) {}
 
@@ -83,10 +100,14 @@ export class IngestService {
       this.stats.alreadyStored += prepared.rows.length - rows.length;
     }
     try {
-      if (rows.length > 0) await this.store.insertEvents(rows, { deduplicationToken: deduplicationToken(rows) });
+      if (rows.length > 0)
+        await this.store.insertEvents(rows, { deduplicationToken: deduplicationToken(rows) });
     } catch (error) {
       this.stats.failedBatches++;
-      this.logger.error({ err: error, rows: rows.length }, 'insert failed; the batch will be redelivered');
+      this.logger.error(
+        { err: error, rows: rows.length },
+        'insert failed; the batch will be redelivered',
+      );
       throw error;
     }
     const rejected = Object.values(prepared.rejected).reduce((sum, n) => sum + n, 0);
@@ -94,6 +115,10 @@ export class IngestService {
     this.stats.messages += batch.length;
     this.stats.stored += prepared.stored;
     this.stats.rejected += rejected;
-    if (rejected > 0) this.logger.warn({ rejected: prepared.rejected }, 'messages rejected and recorded as event.rejected');
+    if (rejected > 0)
+      this.logger.warn(
+        { rejected: prepared.rejected },
+        'messages rejected and recorded as event.rejected',
+      );
   }
 }

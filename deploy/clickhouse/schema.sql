@@ -1,0 +1,242 @@
+-- GENERATED: the schema all migrations in this directory add up to, as ClickHouse prints it
+-- (SHOW CREATE on chDB). Not a migration and never executed. Do not edit: add a numbered
+-- migration, then run WARDEN_UPDATE_SCHEMA=1 npx vitest run --project event-store conformance
+
+CREATE VIEW default.approvals
+(
+    `env` LowCardinality(String),
+    `run_id` String,
+    `intent_id` String,
+    `agent_id` String,
+    `workflow` String,
+    `tool` String,
+    `args_hash` String,
+    `requested_at` Nullable(DateTime64(6, 'UTC')),
+    `answered_at` Nullable(DateTime64(6, 'UTC')),
+    `outcome` String,
+    `approver` String,
+    `comment` String,
+    `events` UInt64
+)
+AS SELECT
+    e.env AS env,
+    e.run_id AS run_id,
+    e.intent_id AS intent_id,
+    anyIf(e.agent_id, e.agent_id != '') AS agent_id,
+    anyIf(e.workflow, e.workflow != '') AS workflow,
+    anyIf(e.tool, e.tool != '') AS tool,
+    anyIf(JSONExtractString(e.data, 'args_hash'), e.type = 'approval.requested') AS args_hash,
+    minOrNullIf(e.occurred_at, e.type = 'approval.requested') AS requested_at,
+    maxOrNullIf(e.occurred_at, e.type != 'approval.requested') AS answered_at,
+    if(countIf(e.type != 'approval.requested') = 0, 'pending', argMaxIf(replaceOne(e.type, 'approval.', ''), (e.occurred_at, e.stream_seq), e.type != 'approval.requested')) AS outcome,
+    argMaxIf(JSONExtractString(e.data, 'approver'), (e.occurred_at, e.stream_seq), (e.type IN ('approval.granted', 'approval.denied'))) AS approver,
+    argMaxIf(JSONExtractString(e.data, 'comment'), (e.occurred_at, e.stream_seq), (e.type IN ('approval.granted', 'approval.denied'))) AS comment,
+    count() AS events
+FROM default.events AS e
+WHERE e.type IN ('approval.requested', 'approval.granted', 'approval.denied', 'approval.expired')
+GROUP BY
+    e.env,
+    e.run_id,
+    e.intent_id;
+
+CREATE VIEW default.cost_daily
+(
+    `env` LowCardinality(String),
+    `day` Date,
+    `agent_id` LowCardinality(String),
+    `workflow` LowCardinality(String),
+    `cost_micro_usd` Int64,
+    `settlements` UInt64,
+    `runs` UInt64
+)
+AS SELECT
+    e.env AS env,
+    toDate(e.occurred_at) AS day,
+    e.agent_id AS agent_id,
+    e.workflow AS workflow,
+    sum(e.cost_micro_usd) AS cost_micro_usd,
+    count() AS settlements,
+    uniqExact(e.run_id) AS runs
+FROM default.events AS e
+WHERE e.type = 'budget.settled'
+GROUP BY
+    e.env,
+    day,
+    e.agent_id,
+    e.workflow;
+
+CREATE TABLE default.events
+(
+    `event_id` String,
+    `type` LowCardinality(String),
+    `env` LowCardinality(String),
+    `occurred_at` DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    `stream_seq` UInt64,
+    `producer_service` LowCardinality(String),
+    `producer_instance` LowCardinality(String),
+    `producer_version` LowCardinality(String),
+    `run_id` String,
+    `intent_id` String,
+    `agent_id` LowCardinality(String),
+    `workflow` LowCardinality(String),
+    `causation_id` String,
+    `correlation_id` String,
+    `tool` LowCardinality(String),
+    `effect` LowCardinality(String),
+    `status` LowCardinality(String),
+    `stage` LowCardinality(String),
+    `reason` LowCardinality(String),
+    `cost_micro_usd` Int64,
+    `latency_us` UInt64,
+    `data` String CODEC(ZSTD(3)),
+    `sealed` String CODEC(NONE),
+    `redactions` Array(LowCardinality(String)),
+    `ingested_at` DateTime64(6, 'UTC') DEFAULT now64(6),
+    INDEX idx_event_id event_id TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_intent_id intent_id TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_agent_id agent_id TYPE bloom_filter(0.01) GRANULARITY 4
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(occurred_at)
+ORDER BY (env, run_id, occurred_at, stream_seq)
+TTL toDateTime(occurred_at) + toIntervalDay(400)
+SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 1, index_granularity = 8192;
+
+CREATE VIEW default.policy_changes
+(
+    `env` LowCardinality(String),
+    `occurred_at` DateTime64(6, 'UTC'),
+    `event_id` String,
+    `version` UInt64,
+    `content_hash` String,
+    `author` String,
+    `message` String,
+    `producer_service` LowCardinality(String),
+    `data` String
+)
+AS SELECT
+    e.env AS env,
+    e.occurred_at AS occurred_at,
+    e.event_id AS event_id,
+    JSONExtractUInt(e.data, 'version') AS version,
+    JSONExtractString(e.data, 'content_hash') AS content_hash,
+    JSONExtractString(e.data, 'author') AS author,
+    JSONExtractString(e.data, 'message') AS message,
+    e.producer_service AS producer_service,
+    e.data AS data
+FROM default.events AS e
+WHERE e.type = 'policy.published';
+
+CREATE VIEW default.runs
+(
+    `env` LowCardinality(String),
+    `run_id` String,
+    `agent_id` String,
+    `workflow` String,
+    `first_at` DateTime64(6, 'UTC'),
+    `last_at` DateTime64(6, 'UTC'),
+    `started_at` Nullable(DateTime64(6, 'UTC')),
+    `ended_at` Nullable(DateTime64(6, 'UTC')),
+    `status` String,
+    `halt_reason` String,
+    `intents` UInt64,
+    `executed` UInt64,
+    `failed` UInt64,
+    `denied` UInt64,
+    `rejected` UInt64,
+    `in_doubt` UInt64,
+    `approvals_requested` UInt64,
+    `cost_micro_usd` Int64,
+    `events` UInt64
+)
+AS SELECT
+    e.env AS env,
+    e.run_id AS run_id,
+    anyIf(e.agent_id, e.agent_id != '') AS agent_id,
+    anyIf(e.workflow, e.workflow != '') AS workflow,
+    min(e.occurred_at) AS first_at,
+    max(e.occurred_at) AS last_at,
+    minOrNullIf(e.occurred_at, e.type = 'run.started') AS started_at,
+    maxOrNullIf(e.occurred_at, (e.type IN ('run.ended', 'run.halted'))) AS ended_at,
+    multiIf(countIf(e.type = 'run.halted') > 0, 'halted', countIf(e.type = 'run.ended') > 0, if(argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended') = '', 'ended', argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended')), 'active') AS status,
+    argMaxIf(e.reason, (e.occurred_at, e.stream_seq), e.type = 'run.halted') AS halt_reason,
+    uniqExactIf(e.intent_id, e.type = 'intent.proposed') AS intents,
+    countIf((e.type = 'intent.resolved') AND (e.status = 'executed')) AS executed,
+    countIf((e.type = 'intent.resolved') AND (e.status = 'failed')) AS failed,
+    countIf((e.type = 'intent.resolved') AND (e.status = 'denied')) AS denied,
+    countIf((e.type = 'intent.resolved') AND (e.status = 'rejected')) AS rejected,
+    countIf((e.type = 'intent.resolved') AND (e.status = 'in_doubt')) AS in_doubt,
+    countIf(e.type = 'approval.requested') AS approvals_requested,
+    sumIf(e.cost_micro_usd, e.type = 'budget.settled') AS cost_micro_usd,
+    count() AS events
+FROM default.events AS e
+WHERE e.run_id != ''
+GROUP BY
+    e.env,
+    e.run_id;
+
+CREATE TABLE default.schema_migrations
+(
+    `version` UInt32,
+    `name` String,
+    `checksum` String,
+    `applied_at` DateTime64(6, 'UTC') DEFAULT now64(6)
+)
+ENGINE = MergeTree
+ORDER BY version
+SETTINGS index_granularity = 8192;
+
+CREATE VIEW default.tool_calls
+(
+    `env` LowCardinality(String),
+    `run_id` String,
+    `intent_id` String,
+    `agent_id` String,
+    `workflow` String,
+    `tool` String,
+    `first_at` DateTime64(6, 'UTC'),
+    `last_at` DateTime64(6, 'UTC'),
+    `proposed_at` Nullable(DateTime64(6, 'UTC')),
+    `resolved_at` Nullable(DateTime64(6, 'UTC')),
+    `effect` String,
+    `approval` String,
+    `approver` String,
+    `status` String,
+    `stage` String,
+    `reason` String,
+    `attempts` UInt64,
+    `reserved_micro_usd` Int64,
+    `cost_micro_usd` Int64,
+    `latency_us` UInt64,
+    `end_to_end_us` Nullable(Int64),
+    `events` UInt64
+)
+AS SELECT
+    e.env AS env,
+    e.run_id AS run_id,
+    e.intent_id AS intent_id,
+    anyIf(e.agent_id, e.agent_id != '') AS agent_id,
+    anyIf(e.workflow, e.workflow != '') AS workflow,
+    anyIf(e.tool, e.tool != '') AS tool,
+    min(e.occurred_at) AS first_at,
+    max(e.occurred_at) AS last_at,
+    minOrNullIf(e.occurred_at, e.type = 'intent.proposed') AS proposed_at,
+    maxOrNullIf(e.occurred_at, e.type = 'intent.resolved') AS resolved_at,
+    argMaxIf(e.effect, (e.occurred_at, e.stream_seq), e.type = 'policy.decided') AS effect,
+    multiIf(countIf((e.type IN ('approval.granted', 'approval.denied', 'approval.expired'))) > 0, argMaxIf(replaceOne(e.type, 'approval.', ''), (e.occurred_at, e.stream_seq), (e.type IN ('approval.granted', 'approval.denied', 'approval.expired'))), countIf(e.type = 'approval.requested') > 0, 'pending', '') AS approval,
+    argMaxIf(JSONExtractString(e.data, 'approver'), (e.occurred_at, e.stream_seq), (e.type IN ('approval.granted', 'approval.denied'))) AS approver,
+    if(countIf(e.type = 'intent.resolved') = 0, 'pending', argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'intent.resolved')) AS status,
+    argMaxIf(e.stage, (e.occurred_at, e.stream_seq), e.type = 'intent.resolved') AS stage,
+    argMaxIf(e.reason, (e.occurred_at, e.stream_seq), e.type = 'intent.resolved') AS reason,
+    countIf(e.type = 'tool.started') AS attempts,
+    sumIf(e.cost_micro_usd, e.type = 'budget.reserved') AS reserved_micro_usd,
+    sumIf(e.cost_micro_usd, e.type = 'budget.settled') AS cost_micro_usd,
+    maxIf(e.latency_us, e.type = 'intent.resolved') AS latency_us,
+    toUnixTimestamp64Micro(resolved_at) - toUnixTimestamp64Micro(proposed_at) AS end_to_end_us,
+    count() AS events
+FROM default.events AS e
+WHERE e.intent_id != ''
+GROUP BY
+    e.env,
+    e.run_id,
+    e.intent_id;

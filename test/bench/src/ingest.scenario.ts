@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AuditSqlReply, subjects, type Envelope } from '@warden/contracts';
+import { EventPublisher, provisionEnv, removeEnv } from '@warden/messaging';
+import { getFreePort } from '@warden/testing';
+import { ulid } from 'ulid';
+import { now } from './stats.js';
+
+/** Collector ingest, end to end: publish → committed rows in chDB, counted through the audit API. */
+export interface IngestResult {
+  published: number;
+  stored: number;
+  /** Events/s from the first publish to the last row committed, publishing while ingesting. */
+  endToEndPerSecond: number;
+  /** Events/s the collector drains a backlog already on the stream into chDB. */
+  drainPerSecond: number;
+  /** Resident memory of the collector process (it embeds chDB) after the load, MiB. */
+  collectorRssMiB: number;
+}
+
+const COLLECTOR = fileURLToPath(new URL('../../apps/trace-collector/main.js', import.meta.url));
+
+export async function measureIngest(
+  nc: NatsConnection,
+  env: string,
+  natsUrl: string,
+  total: number,
+): Promise<IngestResult> {
+  await provisionEnv(nc, env);
+  const dataDir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
+  const publisher = new EventPublisher(nc, {
+    env,
+    producer: { service: 'bench', instance: 'ingest', version: '0' },
+  });
+  let collector: Collector | undefined;
+  try {
+    // 1. Drain: a backlog on the stream, then the collector starts and stores it.
+    const backlog = events(publisher, total, 'run-drain');
+    await publisher.publishMany(backlog);
+    collector = await startCollector(env, natsUrl, dataDir);
+    const drainStart = now();
+    await waitForRows(nc, env, 'run-drain', total);
+    const drainPerSecond = total / ((now() - drainStart) / 1000);
+
+    // 2. End to end: publish while the collector ingests.
+    const live = events(publisher, total, 'run-live');
+    const start = now();
+    await publisher.publishMany(live);
+    const stored = await waitForRows(nc, env, 'run-live', total);
+    const endToEndPerSecond = total / ((now() - start) / 1000);
+    const collectorRssMiB = rssMiB(collector.child.pid);
+    return { published: total, stored, endToEndPerSecond, drainPerSecond, collectorRssMiB };
+  } finally {
+    await collector?.stop();
+    await removeEnv(nc, env);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function events(publisher: EventPublisher, count: number, runId: string): Envelope[] {
+  return Array.from({ length: count }, (_, i) => {
+    const id = ulid();
+    return publisher.build({
+      type: 'intent.proposed',
+      eventId: id,
+      intentId: id,
+      runId,
+      agentId: 'bench-agent',
+      data: {
+        tool: 'zendesk.update_ticket',
+        args: { ticket_id: 880_000 + i, fields: { priority: 'high', group: 'payments' } },
+        step: i + 1,
+      },
+    });
+  });
+}
+
+async function waitForRows(
+  nc: NatsConnection,
+  env: string,
+  runId: string,
+  total: number,
+): Promise<number> {
+  for (;;) {
+    const message = await nc.request(
+      subjects.api(env, 'audit', 'sql'),
+      JSON.stringify({
+        sql: 'SELECT count() AS n FROM events WHERE run_id = {run:String}',
+        params: { run: runId },
+      }),
+      { timeout: 30_000 },
+    );
+    const reply = AuditSqlReply.parse(message.json());
+    if (!reply.ok) throw new Error(reply.error.message);
+    const n = Number(reply.result.rows[0]?.n);
+    if (n >= total) return n;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Collector {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startCollector(env: string, natsUrl: string, dataDir: string): Promise<Collector> {
+  const port = await getFreePort();
+  const child = spawn(process.execPath, [COLLECTOR], {
+    env: {
+      ...process.env,
+      WARDEN_ENV: env,
+      NATS_URL: natsUrl,
+      WARDEN_DATA_DIR: dataDir,
+      HTTP_PORT: String(port),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`trace collector exited with ${child.exitCode}`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) {
+          resolve();
+          return;
+        }
+        child.once('exit', () => {
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function rssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const status = readStatus(pid);
+    const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function readStatus(pid: number): string {
+  return readFileSync(`/proc/${pid}/status`, 'utf8');
+}

@@ -1,0 +1,98 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { connectNats } from '@warden/messaging';
+import Table from 'cli-table3';
+import { measureIngest } from './ingest.scenario.js';
+import { measureTransportFloor } from './transport.scenario.js';
+
+const SCENARIOS = ['transport', 'ingest'] as const;
+
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', multiple: true },
+    events: { type: 'string', default: '100000' },
+    nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  process.stdout.write(
+    `npm run bench -- [--scenario transport|ingest]... [--events N] [--nats URL]\n\n` +
+      `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
+      `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
+      `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n`,
+  );
+  process.exit(0);
+}
+
+const chosen = values.scenario ?? [...SCENARIOS];
+for (const name of chosen) {
+  if (!(SCENARIOS as readonly string[]).includes(name)) {
+    process.stderr.write(
+      `error: unknown scenario ${JSON.stringify(name)}; choose from ${SCENARIOS.join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+}
+const total = Number(values.events);
+const nc = await connectNats({ servers: values.nats, name: 'warden-bench' });
+const run = `b${Date.now().toString(36)}`;
+const results: Record<string, unknown> = {
+  at: new Date().toISOString(),
+  node: process.version,
+  events: total,
+};
+const table = new Table({ head: ['scenario', 'figure', 'value'], style: { head: ['cyan'] } });
+
+process.stderr.write('measuring the transport floor (one JetStream hop)...\n');
+const floor = await measureTransportFloor(nc, `${run}-floor`);
+results.transport = floor;
+table.push(
+  [
+    'transport floor',
+    'one hop p50 / p99',
+    `${(floor.hopUs.p50 / 1000).toFixed(2)} ms / ${(floor.hopUs.p99 / 1000).toFixed(2)} ms`,
+  ],
+  ['transport floor', 'five hops (p50 × 5)', `${((floor.hopUs.p50 * 5) / 1000).toFixed(2)} ms`],
+  [
+    'transport floor',
+    'async publish (validated events, 256 in flight)',
+    `${Math.round(floor.publishPerSecond).toLocaleString('en')} events/s`,
+  ],
+);
+
+if (chosen.includes('ingest')) {
+  process.stderr.write(
+    `measuring collector ingest (${total.toLocaleString('en')} events, twice)...\n`,
+  );
+  const ingest = await measureIngest(nc, `${run}-ingest`, values.nats, total);
+  results.ingest = ingest;
+  table.push(
+    [
+      'ingest',
+      'backlog drain into chDB',
+      `${Math.round(ingest.drainPerSecond).toLocaleString('en')} events/s`,
+    ],
+    [
+      'ingest',
+      'publish → committed rows',
+      `${Math.round(ingest.endToEndPerSecond).toLocaleString('en')} events/s`,
+    ],
+    [
+      'ingest',
+      'published / stored',
+      `${ingest.published.toLocaleString('en')} / ${ingest.stored.toLocaleString('en')}`,
+    ],
+    ['ingest', 'collector RSS (embeds chDB)', `${ingest.collectorRssMiB} MiB`],
+  );
+}
+await nc.close();
+
+process.stdout.write(`${table.toString()}\n`);
+const dir = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url));
+mkdirSync(dir, { recursive: true });
+const file = `${dir}bench-${results.at as string}.json`.replaceAll(':', '-');
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`results written to ${file}\n`);
