@@ -110,8 +110,10 @@ export class ClickHouseEventStore implements EventStore {
       columns: EVENT_COLUMNS,
       body: lines.join('\n'),
       settings: {
-        // Explicit, because a server's user profile may turn deduplication off.
+        // Explicit, because a server's user profile may turn either off: deduplication by token
+        // is the synchronous insert's (an async insert would acknowledge before it is written).
         insert_deduplicate: 1,
+        async_insert: 0,
         insert_deduplication_token: token.data,
       },
     });

@@ -23,9 +23,13 @@ export interface HttpDriverOptions {
   username?: string | undefined;
   password?: string | undefined;
   database?: string | undefined;
-  /** Per-request timeout for writes and store queries (ms). */
+  /** Timeout of the store's own requests (ms, default 60 s); read-only queries have their own. */
   requestTimeoutMs?: number | undefined;
 }
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** Above the longest read-only timeout the store accepts (10 min), so the signal always decides. */
+const READ_ONLY_TIMEOUT_CEILING_MS = 11 * 60_000;
 
 interface JsonFormatResult {
   meta?: { name: string; type: string }[];
@@ -39,9 +43,11 @@ interface JsonFormatResult {
 export class HttpDriver implements Driver {
   readonly kind = 'server';
   readonly #client: ClickHouseClient;
+  readonly #requestTimeoutMs: number;
 
-  private constructor(client: ClickHouseClient) {
+  private constructor(client: ClickHouseClient, requestTimeoutMs: number) {
     this.#client = client;
+    this.#requestTimeoutMs = requestTimeoutMs;
   }
 
   /**
@@ -57,7 +63,9 @@ export class HttpDriver implements Driver {
       password: options.password,
       database: options.database,
       application: 'warden-event-store',
-      request_timeout: options.requestTimeoutMs ?? 60_000,
+      // The client's timeout is one value for every request; each request gets its own through an
+      // abort signal instead (the store's requests: requestTimeoutMs; a read-only query: its own).
+      request_timeout: READ_ONLY_TIMEOUT_CEILING_MS,
       // findExistingEventIds binds thousands of ids: past ~4 KB the client moves bound parameters
       // into a multipart body instead of an over-long URL.
       use_multipart_params_auto: true,
@@ -65,7 +73,7 @@ export class HttpDriver implements Driver {
       // EventStoreError instead, once, where the caller decides what to do.
       log: { level: ClickHouseLogLevel.OFF },
     });
-    const driver = new HttpDriver(client);
+    const driver = new HttpDriver(client, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     try {
       await driver.ping();
     } catch (error) {
@@ -80,7 +88,7 @@ export class HttpDriver implements Driver {
    * `chdb/connection` when no server is at hand.
    */
   static fromClient(client: ClickHouseClient): HttpDriver {
-    return new HttpDriver(client);
+    return new HttpDriver(client, DEFAULT_REQUEST_TIMEOUT_MS);
   }
 
   async query(sql: string, params?: QueryParams): Promise<QueryResult> {
@@ -98,7 +106,11 @@ export class HttpDriver implements Driver {
 
   async command(sql: string, params?: QueryParams): Promise<void> {
     try {
-      await this.#client.command({ query: sql, query_params: params });
+      await this.#client.command({
+        query: sql,
+        query_params: params,
+        abort_signal: this.#deadline(),
+      });
     } catch (error) {
       throw mapHttpError(error, 'write');
     }
@@ -152,6 +164,10 @@ export class HttpDriver implements Driver {
 
   async close(): Promise<void> {
     await this.#client.close();
+  }
+
+  #deadline(): AbortSignal {
+    return AbortSignal.timeout(this.#requestTimeoutMs);
   }
 }
 

@@ -2,11 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connectNats } from '@warden/messaging';
+import { benchRedaction } from '@warden/redaction/bench';
 import Table from 'cli-table3';
 import { measureIngest } from './ingest.scenario.js';
 import { measureTransportFloor } from './transport.scenario.js';
 
-const SCENARIOS = ['transport', 'ingest'] as const;
+const SCENARIOS = ['transport', 'redaction', 'ingest'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +23,7 @@ if (values.help) {
     `npm run bench -- [--scenario transport|ingest]... [--events N] [--nats URL]\n\n` +
       `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
       `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
+      `  redaction  µs per event redacted (clean and dirty)\n` +
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n`,
   );
   process.exit(0);
@@ -62,6 +64,15 @@ table.push(
     `${Math.round(floor.publishPerSecond).toLocaleString('en')} events/s`,
   ],
 );
+
+if (chosen.includes('redaction')) {
+  const redaction = benchRedaction(100_000);
+  results.redaction = redaction;
+  table.push(
+    ['redaction', 'clean event (~660 B)', `${redaction.cleanMicros.toFixed(1)} µs`],
+    ['redaction', 'dirty event (~790 B, 5 findings)', `${redaction.dirtyMicros.toFixed(1)} µs`],
+  );
+}
 
 if (chosen.includes('ingest')) {
   process.stderr.write(
