@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, EventPublisher, provisionEnv, removeEnv } from '@warden/messaging';
 import {
+  auditSql,
   makeTempDir,
   removeTempDir,
   startNats,
@@ -10,7 +11,6 @@ import {
 } from '@warden/testing';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditSql } from './support/audit.js';
 import { startService, type ServiceProcess } from './support/processes.js';
 
 const TOTAL = 100_000;

@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { stopChild } from './child-process.js';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectNats } from '@warden/messaging';
@@ -73,14 +74,4 @@ async function answers(url: string): Promise<boolean> {
   } finally {
     await nc.close();
   }
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }

@@ -1,8 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AuditSqlReply, subjects, type Envelope } from '@warden/contracts';
+import { subjects, type Envelope } from '@warden/contracts';
 import { connectNats, EventPublisher, removeEnv } from '@warden/messaging';
 import type { RunningService } from '@warden/service';
 import {
+  auditSql,
   makeTempDir,
   removeTempDir,
   startNats,
@@ -50,22 +51,8 @@ describe('trace collector ingest', () => {
     await nats.stop();
   });
 
-  async function sql(
-    query: string,
-    params: Record<string, unknown> = {},
-  ): Promise<Record<string, unknown>[]> {
-    const reply = AuditSqlReply.parse(
-      (
-        await nc.request(
-          subjects.api(env, 'audit', 'sql'),
-          JSON.stringify({ sql: query, params }),
-          { timeout: 30_000 },
-        )
-      ).json(),
-    );
-    if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
-    return reply.result.rows;
-  }
+  const sql = (query: string, params: Record<string, unknown> = {}) =>
+    auditSql(nc, env, query, params);
 
   async function countRows(where = '1', params: Record<string, unknown> = {}): Promise<number> {
     const [row] = await sql(

@@ -80,10 +80,11 @@ async function time(run: () => Promise<unknown>): Promise<number> {
 describe.skipIf(process.env.WARDEN_EVENT_STORE_MEASURE !== '1')(
   'event store measurements (embedded)',
   () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'warden-event-store-measure-'));
+    let dataDir: string;
     let store: EventStore;
 
     beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'warden-event-store-measure-'));
       store = await openEventStore({ kind: 'embedded', dataDir });
       await store.migrate();
     });

@@ -15,3 +15,4 @@ export {
 } from './nats-server.js';
 export { makeTempDir, removeTempDir } from './temp-dir.js';
 export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
+export { auditSql } from './audit-sql.js';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AuditSqlReply, subjects, type Envelope } from '@warden/contracts';
+import type { Envelope } from '@warden/contracts';
 import { EventPublisher, provisionEnv, removeEnv } from '@warden/messaging';
-import { getFreePort } from '@warden/testing';
+import { auditSql, getFreePort } from '@warden/testing';
 import { ulid } from 'ulid';
 import { now } from './stats.js';
 
@@ -86,17 +86,13 @@ async function waitForRows(
   total: number,
 ): Promise<number> {
   for (;;) {
-    const message = await nc.request(
-      subjects.api(env, 'audit', 'sql'),
-      JSON.stringify({
-        sql: 'SELECT count() AS n FROM events WHERE run_id = {run:String}',
-        params: { run: runId },
-      }),
-      { timeout: 30_000 },
+    const [row] = await auditSql(
+      nc,
+      env,
+      'SELECT count() AS n FROM events WHERE run_id = {run:String}',
+      { run: runId },
     );
-    const reply = AuditSqlReply.parse(message.json());
-    if (!reply.ok) throw new Error(reply.error.message);
-    const n = Number(reply.result.rows[0]?.n);
+    const n = Number(row?.n);
     if (n >= total) return n;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

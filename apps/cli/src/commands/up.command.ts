@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningService, ServiceEntry } from '@warden/service';
 import { Command, Option } from 'commander';
 import ora from 'ora';
+import { stopChild } from '../child-process.js';
 import { ensureNats } from '../local-nats.js';
 import { CliError, printTable } from '../output.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
@@ -165,14 +166,4 @@ async function isReady(url: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolveExit) => {
-    child.once('exit', () => {
-      resolveExit();
-    });
-    child.kill('SIGTERM');
-  });
 }

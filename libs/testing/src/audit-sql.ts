@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AuditSqlReply, subjects } from '@warden/contracts';
 
-/** Runs one read through the collector's audit API, as `warden audit sql` does. */
+/** Runs one read through the trace collector's audit API, as `warden audit sql` does; throws on an error reply. */
 export async function auditSql(
   nc: NatsConnection,
   env: string,
