@@ -32,6 +32,15 @@ describe('isSecretKey', () => {
     'cookie',
     'Set-Cookie',
     'passphrase',
+    // The log scrubber's cases (libs/telemetry), which asks the same question.
+    'Warden-Credential',
+    'accessToken',
+    'refresh_token',
+    'client_secret',
+    'x-api-key',
+    'private_key',
+    'signing_key',
+    'jwt',
   ])('treats %j as naming a secret', (key) => {
     expect(isSecretKey(key)).toBe(true);
   });
@@ -52,6 +61,11 @@ describe('isSecretKey', () => {
     'publicKey',
     'email',
     'x'.repeat(200) + 'password',
+    'credential_id',
+    'token_id',
+    'tool',
+    'run_id',
+    'sig',
   ])('treats %j as an ordinary key', (key) => {
     expect(isSecretKey(key)).toBe(false);
   });

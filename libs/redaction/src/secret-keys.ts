@@ -10,7 +10,15 @@ const SECRET_WORDS = new Set([
   'apikey',
   'cookie',
   'cookies',
+  'jwt',
 ]);
+
+/**
+ * Words that, right after a secret word, make the key an identifier of a secret rather than the
+ * secret itself: `credential_id`, `token_id`, `secret_ids` name what to audit or revoke, and the
+ * audit log needs them in the clear.
+ */
+const IDENTIFIER_WORDS = new Set(['id', 'ids']);
 
 /**
  * Words that, right after `token`, make it a count or a setting rather than a credential. Agent
@@ -30,7 +38,7 @@ const TOKEN_METRICS = new Set([
 ]);
 
 /** Pairs of words that together name a secret (`api_key`, `X-Api-Key`, `privateKey`). */
-const SECRET_PAIRS = new Set(['api key', 'private key']);
+const SECRET_PAIRS = new Set(['api key', 'private key', 'signing key']);
 
 /** Longer keys are not names but data; splitting them would cost more than it could find. */
 const MAX_KEY_LENGTH = 128;
@@ -49,10 +57,11 @@ function wordsOf(key: string): string[] {
 }
 
 /**
- * Whether an object key names a secret, so that its value is replaced whole: `password`, `secret`,
+ * Whether an object key names a secret (the one definition: redaction of stored events and the
+ * scrub of log lines both ask this), so that its value is replaced whole: `password`, `secret`,
  * `token`, `api_key`/`apiKey`/`X-API-Key`, `authorization`, `credential(s)`, `cookie`, and
  * compounds such as `db_password`, `clientSecret`, `refresh_token`, `aws_secret_access_key`,
- * `privateKey`. Case-insensitive; `_`, `-`, `.`, spaces and camelCase all separate words.
+ * `privateKey`, `signing_key`, `jwt`; not `credential_id` (an identifier). Case-insensitive; `_`, `-`, `.`, spaces and camelCase all separate words.
  */
 export function isSecretKey(key: string): boolean {
   if (key.length > MAX_KEY_LENGTH) return false;
@@ -60,6 +69,7 @@ export function isSecretKey(key: string): boolean {
   for (let i = 0; i < words.length; i++) {
     const word = words[i] ?? '';
     const next = words[i + 1];
+    if (next !== undefined && IDENTIFIER_WORDS.has(next)) continue;
     if (SECRET_WORDS.has(word)) return true;
     if (next !== undefined && SECRET_PAIRS.has(`${word} ${next}`)) return true;
     if (word === 'token' && (next === undefined || !TOKEN_METRICS.has(next))) return true;

@@ -1,3 +1,5 @@
+import { isSecretKey } from '@warden/redaction';
+
 /**
  * What a log line must never carry: the values of fields named like a credential. Two layers keep
  * them out. Pino's `redact` paths (below) cover the shapes we know (a `credential` field, the
@@ -42,20 +44,6 @@ export const REDACT_PATHS: readonly string[] = [
   '*.headers.cookie',
 ];
 
-/*
- * A key is credential-like when it ENDS with one of these words, case-insensitively, so
- * `accessToken`, `refresh_token`, `Warden-Credential`, `client_secret` and `x-api-key` match while
- * `input_tokens` and `max_tokens` (model usage, which we do want in logs) and `credential_id` (an
- * id, not a secret) do not.
- */
-const CREDENTIAL_KEY =
-  /(?:credentials?|token|secret|password|passwd|passphrase|authorization|cookie|api[-_]?key|private[-_]?key|signing[-_]?key|jwt)$/i;
-
-/** Whether a field with this name may hold a secret and must be redacted from logs. */
-export function isCredentialKey(key: string): boolean {
-  return CREDENTIAL_KEY.test(key);
-}
-
 // Log objects are small; the depth bound only guards against pathological (deep or cyclic) input.
 const MAX_DEPTH = 8;
 
@@ -67,7 +55,8 @@ function isPlainContainer(value: unknown): value is Record<string, unknown> | un
 }
 
 /**
- * Returns `value` with every credential-like field (see {@link isCredentialKey}) replaced by
+ * Returns `value` with every field whose name says it holds a secret (`isSecretKey` of
+ * `@warden/redaction`, the same rule the audit log's redaction uses) replaced by
  * {@link REDACTED}, at any depth in plain objects and arrays. Copy-on-write: the caller's object is
  * never mutated, and an object with nothing to redact is returned as is (no allocation), which
  * keeps the cost per log line negligible. Class instances (errors, buffers) are left to their
@@ -92,7 +81,7 @@ function scrub<T>(value: T, depth: number): T {
   }
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const next = isCredentialKey(key) && item !== undefined ? REDACTED : scrub(item, depth + 1);
+    const next = isSecretKey(key) && item !== undefined ? REDACTED : scrub(item, depth + 1);
     if (next !== item) {
       copy ??= { ...value };
       copy[key] = next;

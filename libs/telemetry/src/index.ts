@@ -4,7 +4,7 @@
  * context over plain message headers. Transport-agnostic: nothing here imports NATS or Nest at
  * runtime.
  */
-export { isCredentialKey, REDACT_PATHS, REDACTED, scrubCredentials } from './credential-keys.js';
+export { REDACT_PATHS, REDACTED, scrubCredentials } from './credential-keys.js';
 export { type ExportPlan, resolveExportPlan } from './export-plan.js';
 export {
   createLogger,
