@@ -8,8 +8,9 @@ import {
   uniqueEnv,
   waitFor,
   type TestNats,
+  proposedEvent,
+  TEST_PRODUCER,
 } from '@warden/testing';
-import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type ServiceProcess } from './support/processes.js';
 
@@ -58,21 +59,16 @@ describe('trace collector killed mid-load', () => {
 
   it('still stores every event exactly once after a SIGKILL and a restart', async () => {
     collector = await startService('trace-collector', collectorEnv());
-    const publisher = new EventPublisher(nc, {
-      env,
-      producer: { service: 'e2e', instance: 'crash', version: '0' },
-    });
-    const events = Array.from({ length: TOTAL }, (_, i) => {
-      const id = ulid();
-      return publisher.build({
-        type: 'intent.proposed',
-        eventId: id,
-        intentId: id,
-        runId: `run-${i % 100}`,
-        agentId: 'load-agent',
-        data: { tool: 'echo', args: { i }, step: 1 + Math.floor(i / 100) },
-      });
-    });
+    const publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
+    const events = Array.from({ length: TOTAL }, (_, i) =>
+      proposedEvent(env, {
+        run: `run-${i % 100}`,
+        agent: 'load-agent',
+        tool: 'echo',
+        args: { i },
+        step: 1 + Math.floor(i / 100),
+      }),
+    );
     const publishing = (async () => {
       await publisher.publishMany(events);
       // 5% again, with the same ids: JetStream's duplicate window drops them.

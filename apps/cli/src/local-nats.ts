@@ -2,8 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { stopChild } from './child-process.js';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectNats } from '@warden/messaging';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { connectNats, isMessagingError } from '@warden/messaging';
 import { CliError } from './output.js';
 
 /** A NATS server `warden up` started for itself; stopped when Warden stops. */
@@ -55,23 +54,21 @@ export async function ensureNats(url: string, stateDir: string): Promise<LocalNa
   );
 }
 
-/** Whether a NATS server with JetStream enabled answers at `url`. */
+/**
+ * Whether a NATS server answers at `url`. `connectNats` already refuses a server without JetStream
+ * (its INFO says so, no extra round trip): that is a server to fix, not one to start.
+ */
 async function answers(url: string): Promise<boolean> {
-  let nc;
   try {
-    nc = await connectNats({ servers: url, name: 'warden-up-probe' });
-  } catch {
-    return false;
-  }
-  try {
-    await (await jetstreamManager(nc)).getAccountInfo();
+    await (await connectNats({ servers: url, name: 'warden-up-probe' })).close();
     return true;
-  } catch {
-    throw new CliError(
-      `the NATS server at ${url} has JetStream disabled`,
-      'Restart it with -js (JetStream), or point --nats at one that has it.',
-    );
-  } finally {
-    await nc.close();
+  } catch (error) {
+    if (isMessagingError(error) && error.code === 'jetstream_unavailable') {
+      throw new CliError(
+        `the NATS server at ${url} has JetStream disabled`,
+        'Restart it with -js (JetStream), or point --nats at one that has it.',
+      );
+    }
+    return false;
   }
 }

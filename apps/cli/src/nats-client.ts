@@ -1,5 +1,6 @@
 import { connectNats, MessagingError } from '@warden/messaging';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { apiReply, type ApiError } from '@warden/contracts';
 import type { z } from 'zod';
 import { CliError } from './output.js';
 
@@ -19,16 +20,22 @@ export async function connectForCli(servers: string): Promise<NatsConnection> {
 }
 
 /**
- * Sends one request/reply API call and validates the answer against its contract. "No responders"
- * means no service answers that subject in this env: say which one to start.
+ * Calls one request/reply API and returns its result, validated against the contract. An error
+ * reply becomes a CliError (with the caller's hint for its code); "no responders" means no
+ * service answers that subject in this env, so it says which one to start.
  */
-export async function request<T extends z.ZodType>(
+export async function callApi<R extends z.ZodType>(
   nc: NatsConnection,
   subject: string,
   body: unknown,
-  reply: T,
-  options: { timeoutMs?: number; service: string; env: string },
-): Promise<z.infer<T>> {
+  result: R,
+  options: {
+    timeoutMs?: number;
+    service: string;
+    env: string;
+    hint?: (code: string) => string | undefined;
+  },
+): Promise<z.infer<R>> {
   let message;
   try {
     message = await nc.request(subject, JSON.stringify(body), {
@@ -50,12 +57,15 @@ export async function request<T extends z.ZodType>(
     }
     throw error;
   }
-  const parsed = reply.safeParse(message.json());
+  const parsed = apiReply(result).safeParse(message.json());
   if (!parsed.success) {
     throw new CliError(
       `the ${options.service} sent an answer this CLI does not understand`,
       'Are the CLI and the services the same version?',
     );
   }
-  return parsed.data;
+  // zod's inferred union does not narrow on `ok` while R is generic: name its two halves.
+  const answer = parsed.data as { ok: true; result: z.infer<R> } | { ok: false; error: ApiError };
+  if (!answer.ok) throw new CliError(answer.error.message, options.hint?.(answer.error.code));
+  return answer.result;
 }

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { subjects, type Envelope } from '@warden/contracts';
+import { subjects } from '@warden/contracts';
 import { connectNats, EventPublisher, removeEnv } from '@warden/messaging';
 import type { RunningService } from '@warden/service';
 import {
@@ -10,12 +10,11 @@ import {
   uniqueEnv,
   waitFor,
   type TestNats,
+  proposedEvent,
+  TEST_PRODUCER,
 } from '@warden/testing';
-import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { service } from '../src/service.js';
-
-const producer = { service: 'test', instance: 'int-1', version: '0.0.0' };
 
 /** A real collector (Nest app, chDB in a temp dir) in this process, against real NATS. */
 describe('trace collector ingest', () => {
@@ -40,7 +39,7 @@ describe('trace collector ingest', () => {
       }),
     );
     nc = await connectNats({ servers: nats.url, name: 'collector-int-test' });
-    publisher = new EventPublisher(nc, { env, producer });
+    publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
   });
 
   afterAll(async () => {
@@ -62,21 +61,8 @@ describe('trace collector ingest', () => {
     return Number(row?.n);
   }
 
-  function event(
-    runId: string,
-    step: number,
-    args: Record<string, unknown> = { step },
-  ): Envelope<'intent.proposed'> {
-    const id = ulid();
-    return publisher.build({
-      type: 'intent.proposed',
-      eventId: id,
-      intentId: id,
-      runId,
-      agentId: 'load-agent',
-      data: { tool: 'echo', args, step },
-    });
-  }
+  const event = (run: string, step: number, args: Record<string, unknown> = { step }) =>
+    proposedEvent(env, { run, step, args, agent: 'load-agent', tool: 'echo' });
 
   it('stores 100,000 events exactly once when 5% are published twice', async () => {
     const runId = 'run-load';

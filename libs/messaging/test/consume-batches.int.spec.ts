@@ -1,6 +1,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects } from '@warden/contracts';
-import { sleep, startNats, uniqueEnv, waitFor, type TestNats } from '@warden/testing';
+import {
+  sleep,
+  startNats,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+  proposedEvent,
+  TEST_PRODUCER,
+} from '@warden/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectNats,
@@ -11,7 +19,7 @@ import {
   type BatchConsumer,
   type RawMessage,
 } from '../src/index.js';
-import { isDrained, producer, proposed } from './support.js';
+import { isDrained } from './support.js';
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -23,7 +31,7 @@ beforeAll(async () => {
   nats = await startNats();
   nc = await connectNats({ servers: nats.url, name: 'batches-test' });
   await provisionEnv(nc, env);
-  publisher = new EventPublisher(nc, { env, producer });
+  publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
 });
 
 afterEach(async () => {
@@ -47,7 +55,9 @@ function scope(name: string) {
 describe('consumeBatches', () => {
   it('hands 20,000 messages to handle exactly once, in batches of at most maxBatch, one batch at a time', async () => {
     const { agent, durable, filterSubject } = scope('bulk');
-    await publisher.publishMany(Array.from({ length: 20_000 }, () => proposed(env, { agent })));
+    await publisher.publishMany(
+      Array.from({ length: 20_000 }, () => proposedEvent(env, { agent })),
+    );
     const seqs: number[] = [];
     const sizes: number[] = [];
     let inHandle = 0;
@@ -81,7 +91,7 @@ describe('consumeBatches', () => {
 
   it('redelivers the messages of a failed batch, marked redelivered', async () => {
     const { agent, durable, filterSubject } = scope('failing');
-    const events = Array.from({ length: 50 }, () => proposed(env, { agent }));
+    const events = Array.from({ length: 50 }, () => proposedEvent(env, { agent }));
     await publisher.publishMany(events);
     const calls: RawMessage[][] = [];
     running.push(
@@ -139,7 +149,7 @@ describe('consumeBatches', () => {
         return Promise.resolve();
       },
     });
-    await publisher.publishMany(Array.from({ length: 100 }, () => proposed(env, { agent })));
+    await publisher.publishMany(Array.from({ length: 100 }, () => proposedEvent(env, { agent })));
     await waitFor(() => consumer.stats.buffered === 100, { message: '100 messages buffered' });
     expect(handled).toEqual([]);
     await consumer.stop();

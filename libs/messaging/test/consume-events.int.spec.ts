@@ -1,7 +1,15 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { buildEvent, subjects, type Envelope } from '@warden/contracts';
-import { sleep, startNats, uniqueEnv, waitFor, type TestNats } from '@warden/testing';
+import {
+  sleep,
+  startNats,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+  proposedEvent,
+  TEST_PRODUCER,
+} from '@warden/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectNats,
@@ -15,14 +23,7 @@ import {
   type EventContext,
   type MessagingLogger,
 } from '../src/index.js';
-import {
-  consumerInfo,
-  countOnStream,
-  isDrained,
-  lastOnStream,
-  producer,
-  proposed,
-} from './support.js';
+import { consumerInfo, countOnStream, isDrained, lastOnStream } from './support.js';
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -34,7 +35,7 @@ beforeAll(async () => {
   nats = await startNats();
   nc = await connectNats({ servers: nats.url, name: 'consume-test' });
   await provisionEnv(nc, env);
-  publisher = new EventPublisher(nc, { env, producer });
+  publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
 });
 
 afterEach(async () => {
@@ -81,7 +82,7 @@ describe('consumeEvents', () => {
         },
       }),
     );
-    const event = proposed(env, { agent });
+    const event = proposedEvent(env, { agent });
     const { seq } = await publisher.publish(event);
     await waitFor(() => isDrained(nc, env, durable), { message: 'the event acked' });
     await sleep(1_300); // longer than AckWait: an unacked message would be back by now
@@ -107,7 +108,7 @@ describe('consumeEvents', () => {
       },
     });
     consumers.push(consumer);
-    await publisher.publish(proposed(env, { agent }));
+    await publisher.publish(proposedEvent(env, { agent }));
     await waitFor(() => deliveries.length === 2 && isDrained(nc, env, durable));
     expect(deliveries).toEqual([1, 2]);
     expect(consumer.stats).toMatchObject({ retried: 1, processed: 1 });
@@ -131,7 +132,7 @@ describe('consumeEvents', () => {
       },
     });
     consumers.push(consumer);
-    const event = proposed(env, { agent });
+    const event = proposedEvent(env, { agent });
     const { seq } = await publisher.publish(event);
     const deadLetters = subjects.event(env, 'event.dead_lettered', agent);
     await waitFor(async () => (await countOnStream(nc, env, deadLetters)) === 1, {
@@ -174,7 +175,7 @@ describe('consumeEvents', () => {
       handle: () => Outcome.retry(10),
     });
     consumers.push(consumer);
-    await publisher.publish(proposed(env, { agent }));
+    await publisher.publish(proposedEvent(env, { agent }));
     const deadLetters = subjects.event(env, 'event.dead_lettered', agent);
     await waitFor(async () => (await countOnStream(nc, env, deadLetters)) === 1);
     const stored = await lastOnStream<Envelope<'event.dead_lettered'>>(nc, env, deadLetters);
@@ -198,7 +199,7 @@ describe('consumeEvents', () => {
     // Create the durable (maxDeliver + 1 deliveries), then play a process that takes the event
     // and dies before any outcome, twice.
     await (await consumeEvents(nc, options)).stop();
-    await publisher.publish(proposed(env, { agent }));
+    await publisher.publish(proposedEvent(env, { agent }));
     const raw = await jetstream(nc).consumers.get(subjects.streamName(env), durable);
     for (let delivery = 1; delivery <= 2; delivery++) {
       const message = await raw.next({ expires: 2_000 });
@@ -229,8 +230,8 @@ describe('consumeEvents', () => {
       },
     });
     consumers.push(consumer);
-    const valid = proposed(env, { agent });
-    const otherType = { ...proposed(env, { agent }), type: 'intent.invented' };
+    const valid = proposedEvent(env, { agent });
+    const otherType = { ...proposedEvent(env, { agent }), type: 'intent.invented' };
     await publisher.publishRaw(filterSubject, '{not json');
     await publisher.publishRaw(filterSubject, JSON.stringify(otherType));
     await publisher.publishRaw(filterSubject, JSON.stringify({ ...valid, event_id: 'nope' }));
@@ -268,7 +269,7 @@ describe('consumeEvents', () => {
     });
     consumers.push(consumer);
     expect(consumer.durable).toBe(durable);
-    const event = proposed(env, { agent: 'outputs' });
+    const event = proposedEvent(env, { agent: 'outputs' });
     await publisher.publish(event);
     const resolved = subjects.event(env, 'intent.resolved', 'outputs');
     await waitFor(async () => (await countOnStream(nc, env, resolved)) === 1);
@@ -299,7 +300,7 @@ describe('consumeEvents', () => {
           },
         });
       consumers.push(await replica(nc, 0), await replica(second, 1));
-      const events = Array.from({ length: 2_000 }, () => proposed(env, { agent }));
+      const events = Array.from({ length: 2_000 }, () => proposedEvent(env, { agent }));
       await publisher.publishMany(events);
       await waitFor(
         () => handled[0]!.length + handled[1]!.length >= 2_000 && isDrained(nc, env, durable),
@@ -336,7 +337,7 @@ describe('consumeEvents', () => {
         return Outcome.processed;
       },
     });
-    await publisher.publishMany(Array.from({ length: 20 }, () => proposed(env, { agent })));
+    await publisher.publishMany(Array.from({ length: 20 }, () => proposedEvent(env, { agent })));
     await waitFor(() => started >= 2);
     await consumer.stop();
     expect(finished).toBe(started);

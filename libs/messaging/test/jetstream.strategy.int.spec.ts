@@ -3,7 +3,15 @@ import { NestFactory } from '@nestjs/core';
 import { EventPattern } from '@nestjs/microservices';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { buildEvent, subjects, type Envelope } from '@warden/contracts';
-import { sleep, startNats, uniqueEnv, waitFor, type TestNats } from '@warden/testing';
+import {
+  sleep,
+  startNats,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+  proposedEvent,
+  TEST_PRODUCER,
+} from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectNats,
@@ -16,14 +24,7 @@ import {
   removeEnv,
   type EventContext,
 } from '../src/index.js';
-import {
-  consumerInfo,
-  countOnStream,
-  isDrained,
-  lastOnStream,
-  producer,
-  proposed,
-} from './support.js';
+import { consumerInfo, countOnStream, isDrained, lastOnStream } from './support.js';
 
 /** What the example handler saw, and how slow it should be. */
 const probe = { handled: [] as { id: string; pid: string }[], delayMs: 0 };
@@ -80,7 +81,7 @@ async function startResolver(instance: string): Promise<INestMicroservice> {
 beforeAll(async () => {
   nats = await startNats();
   nc = await connectNats({ servers: nats.url, name: 'nest-test' });
-  publisher = new EventPublisher(nc, { env, producer });
+  publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
 });
 
 afterAll(async () => {
@@ -96,7 +97,7 @@ describe('JetStreamTransport', () => {
       const info = await consumerInfo(nc, env, durableName('resolver', 'intent.proposed'));
       expect(info.config.filter_subject).toBe(subjects.eventType(env, 'intent.proposed'));
 
-      const event = proposed(env, { agent: 'nest-agent' });
+      const event = proposedEvent(env, { agent: 'nest-agent' });
       await publisher.publish(event);
       const resolved = subjects.event(env, 'intent.resolved', 'nest-agent');
       const stored = await waitFor(() =>
@@ -115,7 +116,7 @@ describe('JetStreamTransport', () => {
   it('dead-letters with the error the handler threw, not Nest’s generic one', async () => {
     const app = await startResolver('r1');
     try {
-      await publisher.publish(proposed(env, { agent: 'explode' }));
+      await publisher.publish(proposedEvent(env, { agent: 'explode' }));
       const deadLetters = subjects.event(env, 'event.dead_lettered', 'explode');
       const stored = await waitFor(() =>
         lastOnStream<Envelope<'event.dead_lettered'>>(nc, env, deadLetters),
@@ -135,7 +136,7 @@ describe('JetStreamTransport', () => {
     const durable = durableName('resolver', 'intent.proposed');
     probe.delayMs = 300;
     try {
-      const event = proposed(env, { agent: 'drain-agent' });
+      const event = proposedEvent(env, { agent: 'drain-agent' });
       await publisher.publish(event);
       await waitFor(() => probe.handled.some((h) => h.id === event.event_id));
       await app.close();
@@ -154,7 +155,7 @@ describe('JetStreamTransport', () => {
     const replicas = [await startResolver('r1'), await startResolver('r2')];
     try {
       probe.handled = [];
-      const events = Array.from({ length: 300 }, () => proposed(env, { agent: 'split' }));
+      const events = Array.from({ length: 300 }, () => proposedEvent(env, { agent: 'split' }));
       await publisher.publishMany(events);
       await waitFor(
         () =>

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjectOf, subjects } from '@warden/contracts';
-import { startNats, uniqueEnv, type TestNats } from '@warden/testing';
+import { startNats, uniqueEnv, type TestNats, proposedEvent, TEST_PRODUCER } from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectNats,
@@ -9,7 +9,7 @@ import {
   provisionEnv,
   removeEnv,
 } from '../src/index.js';
-import { countOnStream, lastOnStream, producer, proposed } from './support.js';
+import { countOnStream, lastOnStream } from './support.js';
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -20,7 +20,7 @@ beforeAll(async () => {
   nats = await startNats();
   nc = await connectNats({ servers: nats.url, name: 'publish-test' });
   await provisionEnv(nc, env);
-  publisher = new EventPublisher(nc, { env, producer });
+  publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
 });
 
 afterAll(async () => {
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 describe('EventPublisher.publish', () => {
   it('stores an event once: a second publish within the window is a duplicate', async () => {
-    const event = proposed(env, { agent: 'dup-agent' });
+    const event = proposedEvent(env, { agent: 'dup-agent' });
     const first = await publisher.publish(event);
     const second = await publisher.publish(event);
     expect(first.duplicate).toBe(false);
@@ -42,28 +42,28 @@ describe('EventPublisher.publish', () => {
   });
 
   it('adds the caller headers', async () => {
-    const event = proposed(env, { agent: 'header-agent' });
+    const event = proposedEvent(env, { agent: 'header-agent' });
     await publisher.publish(event, { headers: { 'Warden-Credential': 'token' } });
     const stored = await lastOnStream(nc, env, subjectOf(event));
     expect(stored?.headers['Warden-Credential']).toBe('token');
   });
 
   it('refuses an event that breaks its contract, and nothing reaches the stream', async () => {
-    const event = proposed(env, { agent: 'bad-agent' });
+    const event = proposedEvent(env, { agent: 'bad-agent' });
     const broken = { ...event, data: { ...event.data, step: 0 } };
     const error = await publisher.publish(broken).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MessagingError);
     expect(error).toMatchObject({ code: 'invalid_event', retryable: false });
     expect((error as Error).message).toMatch(/invalid_data.*step/s);
 
-    await expect(publisher.publish(proposed('other-env'))).rejects.toMatchObject({
+    await expect(publisher.publish(proposedEvent('other-env'))).rejects.toMatchObject({
       code: 'invalid_event',
     });
     await expect(publisher.publish({ ...event, agent_id: 'Not A Token' })).rejects.toMatchObject({
       code: 'invalid_event',
     });
     await expect(
-      publisher.publish(proposed(env, { agent: 'bad-agent', padBytes: 300 * 1024 })),
+      publisher.publish(proposedEvent(env, { agent: 'bad-agent', padBytes: 300 * 1024 })),
     ).rejects.toThrow(/oversize/);
     expect(await countOnStream(nc, env, subjects.event(env, 'intent.proposed', 'bad-agent'))).toBe(
       0,
@@ -72,8 +72,12 @@ describe('EventPublisher.publish', () => {
 
   it('fails with publish_failed when no stream captures the subject', async () => {
     const unprovisioned = uniqueEnv('nostream');
-    const orphan = new EventPublisher(nc, { env: unprovisioned, producer, timeoutMs: 2_000 });
-    await expect(orphan.publish(proposed(unprovisioned))).rejects.toMatchObject({
+    const orphan = new EventPublisher(nc, {
+      env: unprovisioned,
+      producer: TEST_PRODUCER,
+      timeoutMs: 2_000,
+    });
+    await expect(orphan.publish(proposedEvent(unprovisioned))).rejects.toMatchObject({
       code: 'publish_failed',
       retryable: true,
     });
@@ -82,7 +86,7 @@ describe('EventPublisher.publish', () => {
 
 describe('EventPublisher.publishMany', () => {
   it('pipelines a window of publishes and counts stored and duplicate events', async () => {
-    const events = Array.from({ length: 1000 }, () => proposed(env, { agent: 'many' }));
+    const events = Array.from({ length: 1000 }, () => proposedEvent(env, { agent: 'many' }));
     const result = await publisher.publishMany(events, { window: 64 });
     expect(result).toEqual({ stored: 1000, duplicates: 0 });
     const again = await publisher.publishMany(events.slice(0, 10));
@@ -91,7 +95,10 @@ describe('EventPublisher.publishMany', () => {
   });
 
   it('validates every event before sending any', async () => {
-    const events = [proposed(env, { agent: 'batch-bad' }), proposed(env, { agent: 'batch-bad' })];
+    const events = [
+      proposedEvent(env, { agent: 'batch-bad' }),
+      proposedEvent(env, { agent: 'batch-bad' }),
+    ];
     const broken = [events[0]!, { ...events[1]!, env: 'elsewhere' }];
     await expect(publisher.publishMany(broken)).rejects.toMatchObject({ code: 'invalid_event' });
     expect(await countOnStream(nc, env, subjects.event(env, 'intent.proposed', 'batch-bad'))).toBe(

@@ -1,39 +1,8 @@
 import { jetstreamManager, type ConsumerInfo } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { buildEvent, subjects, type Envelope, type Producer } from '@warden/contracts';
-import { monotonicFactory } from 'ulid';
+import { subjects } from '@warden/contracts';
 
 /** Helpers shared by this project's integration tests. */
-
-export const producer: Producer = {
-  service: 'messaging-test',
-  instance: 'test-1',
-  version: '0.0.0',
-};
-
-const nextUlid = monotonicFactory();
-
-/** A valid `intent.proposed` of `env`; `padBytes` grows `args` to make bigger events. */
-export function proposed(
-  env: string,
-  options: { agent?: string; run?: string; step?: number; padBytes?: number } = {},
-): Envelope<'intent.proposed'> {
-  const id = nextUlid();
-  return buildEvent({
-    type: 'intent.proposed',
-    env,
-    eventId: id,
-    intentId: id,
-    runId: options.run ?? 'run-1',
-    agentId: options.agent ?? 'agent-1',
-    producer,
-    data: {
-      tool: 'zendesk.update_ticket',
-      args: { ticket: 42, ...(options.padBytes ? { note: 'x'.repeat(options.padBytes) } : {}) },
-      step: options.step ?? 1,
-    },
-  });
-}
 
 /** How many messages of the env's stream match `filter` (a subject with wildcards). */
 export async function countOnStream(

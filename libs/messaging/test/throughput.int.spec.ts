@@ -1,6 +1,13 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects } from '@warden/contracts';
-import { startNats, uniqueEnv, waitFor, type TestNats } from '@warden/testing';
+import {
+  startNats,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+  proposedEvent,
+  TEST_PRODUCER,
+} from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import {
@@ -13,7 +20,6 @@ import {
   provisionEnv,
   removeEnv,
 } from '../src/index.js';
-import { producer, proposed } from './support.js';
 
 /*
  * Throughput of this library on this machine, for the report and for tuning defaults: run with
@@ -47,10 +53,10 @@ describe.runIf(MEASURE)('throughput (measured, not asserted)', () => {
   });
 
   it('publishMany and drains of a backlog', { timeout: 300_000 }, async () => {
-    const publisher = new EventPublisher(nc, { env, producer });
+    const publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
     // ~1 KB events, as in the dependency spike.
     const events = Array.from({ length: COUNT }, () =>
-      proposed(env, { agent: 'bench', padBytes: 640 }),
+      proposedEvent(env, { agent: 'bench', padBytes: 640 }),
     );
     const size = Buffer.byteLength(JSON.stringify(events[0]));
     process.stdout.write(`event size: ${size} bytes\n`);

@@ -2,7 +2,14 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, trace, type SpanContext } from '@opentelemetry/api';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { buildEvent, subjectOf, subjects } from '@warden/contracts';
-import { startNats, uniqueEnv, waitFor, type TestNats } from '@warden/testing';
+import {
+  startNats,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+  proposedEvent,
+  TEST_PRODUCER,
+} from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectNats,
@@ -12,7 +19,7 @@ import {
   provisionEnv,
   removeEnv,
 } from '../src/index.js';
-import { lastOnStream, producer, proposed } from './support.js';
+import { lastOnStream } from './support.js';
 
 type SpanProcessor = NonNullable<NodeSDKConfiguration['spanProcessors']>[number];
 type FinishedSpan = Parameters<SpanProcessor['onEnd']>[0];
@@ -63,7 +70,7 @@ afterAll(async () => {
 
 describe('trace context over NATS headers', () => {
   it('publishes traceparent and runs the handler in a child span of it', async () => {
-    const publisher = new EventPublisher(nc, { env, producer });
+    const publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
     const seen: { active: SpanContext | undefined; traceparent: string | undefined }[] = [];
     const consumer = await consumeEvents(nc, {
       env,
@@ -83,7 +90,7 @@ describe('trace context over NATS headers', () => {
       },
     });
     try {
-      const event = proposed(env, { agent: 'traced' });
+      const event = proposedEvent(env, { agent: 'traced' });
       const root = await trace.getTracer('test').startActiveSpan('agent step', async (span) => {
         await publisher.publish(event);
         span.end();

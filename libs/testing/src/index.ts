@@ -16,3 +16,4 @@ export {
 export { makeTempDir, removeTempDir } from './temp-dir.js';
 export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
 export { auditSql } from './audit-sql.js';
+export { proposedEvent, TEST_PRODUCER, type ProposedEventOptions } from './events.js';

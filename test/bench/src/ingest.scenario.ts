@@ -6,8 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope } from '@warden/contracts';
 import { EventPublisher, provisionEnv, removeEnv } from '@warden/messaging';
-import { auditSql, getFreePort } from '@warden/testing';
-import { ulid } from 'ulid';
+import { auditSql, getFreePort, proposedEvent } from '@warden/testing';
 import { now } from './stats.js';
 
 /** Collector ingest, end to end: publish → committed rows in chDB, counted through the audit API. */
@@ -39,7 +38,7 @@ export async function measureIngest(
   let collector: Collector | undefined;
   try {
     // 1. Drain: a backlog on the stream, then the collector starts and stores it.
-    const backlog = events(publisher, total, 'run-drain');
+    const backlog = events(env, total, 'run-drain');
     await publisher.publishMany(backlog);
     collector = await startCollector(env, natsUrl, dataDir);
     const drainStart = now();
@@ -47,7 +46,7 @@ export async function measureIngest(
     const drainPerSecond = total / ((now() - drainStart) / 1000);
 
     // 2. End to end: publish while the collector ingests.
-    const live = events(publisher, total, 'run-live');
+    const live = events(env, total, 'run-live');
     const start = now();
     await publisher.publishMany(live);
     const stored = await waitForRows(nc, env, 'run-live', total);
@@ -61,22 +60,15 @@ export async function measureIngest(
   }
 }
 
-function events(publisher: EventPublisher, count: number, runId: string): Envelope[] {
-  return Array.from({ length: count }, (_, i) => {
-    const id = ulid();
-    return publisher.build({
-      type: 'intent.proposed',
-      eventId: id,
-      intentId: id,
-      runId,
-      agentId: 'bench-agent',
-      data: {
-        tool: 'zendesk.update_ticket',
-        args: { ticket_id: 880_000 + i, fields: { priority: 'high', group: 'payments' } },
-        step: i + 1,
-      },
-    });
-  });
+function events(env: string, count: number, run: string): Envelope[] {
+  return Array.from({ length: count }, (_, i) =>
+    proposedEvent(env, {
+      run,
+      agent: 'bench-agent',
+      args: { ticket_id: 880_000 + i, fields: { priority: 'high', group: 'payments' } },
+      step: i + 1,
+    }),
+  );
 }
 
 async function waitForRows(

@@ -1,12 +1,13 @@
 import {
-  AuditSqlReply,
-  AuditTimelineReply,
+  AuditSqlResult,
+  AuditTimelineResult,
   subjects,
   type AuditSqlRequest,
   type AuditTimelineRequest,
 } from '@warden/contracts';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { connectForCli, request } from '../nats-client.js';
+import type { z } from 'zod';
+import { callApi, connectForCli } from '../nats-client.js';
 import { CliError, printJson, printTable } from '../output.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
@@ -59,33 +60,18 @@ export function auditCommand(): Command {
           params: parseParams(options.param),
           max_rows: options.maxRows,
         };
-        const nc = await connectForCli(options.nats);
-        try {
-          const reply = await request(
-            nc,
-            subjects.api(options.env, 'audit', 'sql'),
-            body,
-            AuditSqlReply,
-            {
-              service: 'trace collector',
-              env: options.env,
-            },
-          );
-          if (!reply.ok) throw new CliError(reply.error.message, hintFor(reply.error.code));
-          if (options.json) {
-            printJson(reply.result);
-            return;
-          }
-          printTable(
-            reply.result.columns.map((column) => column.name),
-            reply.result.rows,
-          );
-          process.stdout.write(
-            `${reply.result.rows.length} row(s)${reply.result.truncated ? ' (truncated: raise --max-rows or narrow the query)' : ''}\n`,
-          );
-        } finally {
-          await nc.close();
+        const result = await askCollector(options, 'sql', body, AuditSqlResult);
+        if (options.json) {
+          printJson(result);
+          return;
         }
+        printTable(
+          result.columns.map((column) => column.name),
+          result.rows,
+        );
+        process.stdout.write(
+          `${result.rows.length} row(s)${result.truncated ? ' (truncated: raise --max-rows or narrow the query)' : ''}\n`,
+        );
       },
     );
 
@@ -100,37 +86,41 @@ export function auditCommand(): Command {
     .action(
       async (runId: string, options: ConnectionOptions & { limit: number; json?: boolean }) => {
         const body: AuditTimelineRequest = { run_id: runId, limit: options.limit };
-        const nc = await connectForCli(options.nats);
-        try {
-          const reply = await request(
-            nc,
-            subjects.api(options.env, 'audit', 'timeline'),
-            body,
-            AuditTimelineReply,
-            {
-              service: 'trace collector',
-              env: options.env,
-            },
-          );
-          if (!reply.ok) throw new CliError(reply.error.message, hintFor(reply.error.code));
-          if (options.json) {
-            printJson(reply.result.events);
-            return;
-          }
-          if (reply.result.events.length === 0) {
-            throw new CliError(
-              `no events for run ${runId} in env ${options.env}`,
-              'Check the run id and --env.',
-            );
-          }
-          printTable(TIMELINE_COLUMNS, reply.result.events);
-        } finally {
-          await nc.close();
+        const { events } = await askCollector(options, 'timeline', body, AuditTimelineResult);
+        if (options.json) {
+          printJson(events);
+          return;
         }
+        if (events.length === 0) {
+          throw new CliError(
+            `no events for run ${runId} in env ${options.env}`,
+            'Check the run id and --env.',
+          );
+        }
+        printTable(TIMELINE_COLUMNS, events);
       },
     );
 
   return audit;
+}
+
+/** One audit API call to the env's trace collector. */
+async function askCollector<R extends z.ZodType>(
+  options: ConnectionOptions,
+  op: 'sql' | 'timeline',
+  body: AuditSqlRequest | AuditTimelineRequest,
+  result: R,
+): Promise<z.infer<R>> {
+  const nc = await connectForCli(options.nats);
+  try {
+    return await callApi(nc, subjects.api(options.env, 'audit', op), body, result, {
+      service: 'trace collector',
+      env: options.env,
+      hint: hintFor,
+    });
+  } finally {
+    await nc.close();
+  }
 }
 
 function hintFor(code: string): string | undefined {

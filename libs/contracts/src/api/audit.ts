@@ -12,7 +12,9 @@ export type AuditTimelineRequest = z.infer<typeof AuditTimelineRequest>;
 /** One stored event as the audit API returns it (the `events` row, data as redacted JSON text). */
 export const AuditEventRow = z.record(z.string(), z.unknown());
 
-export const AuditTimelineReply = apiReply(z.strictObject({ events: z.array(AuditEventRow) }));
+/** What `audit.timeline` answers with. */
+export const AuditTimelineResult = z.strictObject({ events: z.array(AuditEventRow) });
+export const AuditTimelineReply = apiReply(AuditTimelineResult);
 export type AuditTimelineReply = z.infer<typeof AuditTimelineReply>;
 
 /** `warden.<env>.api.audit.sql`: one read-only statement with bound parameters. */
@@ -23,12 +25,12 @@ export const AuditSqlRequest = z.strictObject({
 });
 export type AuditSqlRequest = z.infer<typeof AuditSqlRequest>;
 
-export const AuditSqlReply = apiReply(
-  z.strictObject({
-    columns: z.array(z.strictObject({ name: z.string(), type: z.string() })),
-    rows: z.array(z.record(z.string(), z.unknown())),
-    /** Whether rows were cut to fit `max_rows` or the reply size limit. */
-    truncated: z.boolean(),
-  }),
-);
+/** What `audit.sql` answers with. */
+export const AuditSqlResult = z.strictObject({
+  columns: z.array(z.strictObject({ name: z.string(), type: z.string() })),
+  rows: z.array(z.record(z.string(), z.unknown())),
+  /** Whether rows were cut to fit `max_rows` or the reply size limit. */
+  truncated: z.boolean(),
+});
+export const AuditSqlReply = apiReply(AuditSqlResult);
 export type AuditSqlReply = z.infer<typeof AuditSqlReply>;
