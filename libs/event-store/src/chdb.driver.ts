@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { drainPending, Session, type ChdbResult } from 'chdb';
 import { parseClickHouseCode, toEventStoreError, type StatementPurpose } from './engine-errors.js';
 import { EventStoreError, EventStoreErrorCode } from './event-store.errors.js';
+import { INSERT_FORMAT } from './event-row.js';
 import {
   readOnlySettings,
   type Driver,
-  type JsonEachRowInsert,
+  type RowsInsert,
   type QueryParams,
   type QueryResult,
   type ReadOnlyLimits,
@@ -69,7 +70,7 @@ export class ChdbDriver implements Driver {
     await this.#run(this.#session, sql, params, 'write', 'JSON');
   }
 
-  async insertJsonEachRow(insert: JsonEachRowInsert): Promise<void> {
+  async insertRows(insert: RowsInsert): Promise<void> {
     try {
       // The raw-passthrough insert: chDB hands the buffer to the engine's parser without building
       // JS objects, and renders `settings` as an escaped SETTINGS clause of this INSERT only.
@@ -77,7 +78,7 @@ export class ChdbDriver implements Driver {
         table: insert.table,
         columns: insert.columns,
         values: Buffer.from(insert.body, 'utf8'),
-        format: 'JSONEachRow',
+        format: INSERT_FORMAT,
         settings: insert.settings,
       });
     } catch (error) {

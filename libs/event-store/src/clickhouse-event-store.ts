@@ -3,7 +3,7 @@ import type { Driver, QueryResult } from './driver.js';
 import {
   checkEventRow,
   EVENT_COLUMNS,
-  toJsonEachRowLine,
+  toInsertLine,
   toSafeInteger,
   toStoredEvent,
   type EventRow,
@@ -95,17 +95,18 @@ export class ClickHouseEventStore implements EventStore {
     }
     if (rows.length === 0) return;
     const lines = rows.map((row, index) => {
-      const where = `row ${index}${typeof row.event_id === 'string' ? ` (event_id ${row.event_id})` : ''}`;
       try {
-        return toJsonEachRowLine(checkEventRow(row));
+        return toInsertLine(checkEventRow(row));
       } catch (error) {
+        // Built here, not before: a string per row would be garbage on the hot path.
+        const where = `row ${index}${typeof row.event_id === 'string' ? ` (event_id ${row.event_id})` : ''}`;
         throw invalidInput(
           `${where}: ${error instanceof Error ? error.message : String(error)}`,
           error,
         );
       }
     });
-    await driver.insertJsonEachRow({
+    await driver.insertRows({
       table: 'events',
       columns: EVENT_COLUMNS,
       body: lines.join('\n'),

@@ -24,11 +24,12 @@ export interface ReadOnlyLimits {
   timeoutMs: number;
 }
 
-/** A JSONEachRow insert whose body is already serialised. */
-export interface JsonEachRowInsert {
+/** An insert whose body is already serialised, one {@link INSERT_FORMAT} line per row. */
+export interface RowsInsert {
   table: string;
+  /** The columns, in the order each line lists its values. */
   columns: readonly string[];
-  /** Newline-separated JSON objects. */
+  /** Newline-separated JSON arrays. */
   body: string;
   /** Per-insert settings, e.g. `insert_deduplication_token`. */
   settings: Record<string, string | number>;
@@ -41,8 +42,8 @@ export interface Driver {
   query(sql: string, params?: QueryParams): Promise<QueryResult>;
   /** Runs a statement that returns nothing (DDL, INSERT … SELECT). */
   command(sql: string, params?: QueryParams): Promise<void>;
-  /** Runs one `INSERT INTO table (columns) FORMAT JSONEachRow` with `body` as the data. */
-  insertJsonEachRow(insert: JsonEachRowInsert): Promise<void>;
+  /** Runs one `INSERT INTO table (columns) FORMAT JSONCompactEachRow` with `body` as the data. */
+  insertRows(insert: RowsInsert): Promise<void>;
   /**
    * Runs one statement with `readonly = 1` and the limits set by the engine for this statement
    * only, so that neither the statement nor a `SETTINGS` clause in it can write or lift them.

@@ -7,7 +7,7 @@ import {
   TEXT_LIMITS,
   fromClickHouseDateTime64,
   toClickHouseDateTime64,
-  toJsonEachRowLine,
+  toInsertLine,
   toSafeInteger,
   toStoredEvent,
 } from './event-row.js';
@@ -226,13 +226,14 @@ describe('EVENT_COLUMNS', () => {
   });
 });
 
-describe('toJsonEachRowLine', () => {
+describe('toInsertLine', () => {
   it('writes every column once, in insert order, with occurred_at in ClickHouse form', () => {
-    const line = toJsonEachRowLine(
+    const line = toInsertLine(
       EventRow.parse({ ...minimal, redactions: ['email'], cost_micro_usd: -5 }),
     );
-    const parsed = JSON.parse(line) as Record<string, unknown>;
-    expect(Object.keys(parsed).sort()).toEqual([...EVENT_COLUMNS].sort());
+    const values = JSON.parse(line) as unknown[];
+    expect(values).toHaveLength(EVENT_COLUMNS.length);
+    const parsed = Object.fromEntries(EVENT_COLUMNS.map((column, i) => [column, values[i]]));
     expect(parsed).toMatchObject({
       occurred_at: '2026-11-26 16:20:05.123456',
       redactions: ['email'],

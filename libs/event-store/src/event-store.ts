@@ -71,7 +71,7 @@ export interface EventStore {
   migrate(): Promise<MigrateResult>;
 
   /**
-   * Writes rows with one `INSERT … FORMAT JSONEachRow`, carrying `insert_deduplication_token` so a
+   * Writes rows with one `INSERT … FORMAT JSONCompactEachRow`, carrying `insert_deduplication_token` so a
    * retried batch is stored once. Each row is validated against `EventRow` first; one bad row
    * rejects the batch before anything is sent.
    *

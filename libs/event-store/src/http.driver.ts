@@ -8,10 +8,11 @@ import {
 } from '@clickhouse/client';
 import { toEventStoreError, type StatementPurpose } from './engine-errors.js';
 import { EventStoreError, EventStoreErrorCode } from './event-store.errors.js';
+import { INSERT_FORMAT } from './event-row.js';
 import {
   readOnlySettings,
   type Driver,
-  type JsonEachRowInsert,
+  type RowsInsert,
   type QueryParams,
   type QueryResult,
   type ReadOnlyLimits,
@@ -116,12 +117,12 @@ export class HttpDriver implements Driver {
     }
   }
 
-  async insertJsonEachRow(insert: JsonEachRowInsert): Promise<void> {
+  async insertRows(insert: RowsInsert): Promise<void> {
     try {
-      // `exec` rather than `insert`: the body is already JSONEachRow text, and `insert` would want
+      // `exec` rather than `insert`: the body is already serialised, and `insert` would want
       // objects to stringify again. Settings (the deduplication token) are URL parameters.
       const result = await this.#client.exec({
-        query: `INSERT INTO ${insert.table} (${insert.columns.join(', ')}) FORMAT JSONEachRow`,
+        query: `INSERT INTO ${insert.table} (${insert.columns.join(', ')}) FORMAT ${INSERT_FORMAT}`,
         values: Readable.from([Buffer.from(insert.body, 'utf8')], { objectMode: false }),
         clickhouse_settings: insert.settings,
       });

@@ -15,7 +15,12 @@ import { Session } from 'chdb';
 import { createChdbConnection } from 'chdb/connection';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventStore, type EventRow, type EventStore } from '../src/index.js';
-import { checkEventRow, toClickHouseDateTime64, toJsonEachRowLine } from '../src/event-row.js';
+import {
+  checkEventRow,
+  INSERT_FORMAT,
+  toClickHouseDateTime64,
+  toInsertLine,
+} from '../src/event-row.js';
 
 const BATCH = 10_000;
 const TOTAL = 1_000_000;
@@ -95,8 +100,10 @@ describe.skipIf(process.env.WARDEN_EVENT_STORE_MEASURE !== '1')(
     });
 
     it('insert throughput: insertEvents vs @clickhouse/client over chdb/connection', async () => {
-      const sample = toJsonEachRowLine(batchOf(0)[0]!);
-      console.log(`row size as JSONEachRow: ${Buffer.byteLength(sample)} bytes`);
+      const sample = toInsertLine(batchOf(0)[0]!);
+      console.log(
+        `row size as an insert line (${INSERT_FORMAT}): ${Buffer.byteLength(sample)} bytes`,
+      );
       const client = createClient({ connection: createChdbConnection({ path: dataDir }) as never });
       await client.command({ query: 'CREATE TABLE events_via_connection AS events' });
       const viaStore: number[] = [];
@@ -111,7 +118,7 @@ describe.skipIf(process.env.WARDEN_EVENT_STORE_MEASURE !== '1')(
         );
         serialiseOnly.push(
           await time(() =>
-            Promise.resolve(rows.map((row) => toJsonEachRowLine(checkEventRow(row))).join('\n')),
+            Promise.resolve(rows.map((row) => toInsertLine(checkEventRow(row))).join('\n')),
           ),
         );
         if (b < 30) {

@@ -42,7 +42,7 @@ function chdbBackedHttpDriver(): Driver {
     kind: 'server',
     query: (sql, params) => main.query(sql, params),
     command: (sql, params) => main.command(sql, params),
-    insertJsonEachRow: (insert) => main.insertJsonEachRow(insert),
+    insertRows: (insert) => main.insertRows(insert),
     queryReadOnly: async (sql, params, limits) => {
       const reader = HttpDriver.fromClient(chdbClient());
       try {

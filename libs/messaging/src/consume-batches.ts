@@ -33,10 +33,16 @@ export interface ConsumeBatchesOptions {
   maxWaitMs?: number;
   /**
    * Handles one batch. Resolve only when the batch is durably handled: every message is acked
-   * right after. Throw to have the whole batch redelivered (after a delay). Never called again
-   * before the previous call settled.
+   * right after. Throw to have the whole batch redelivered (after a delay). At most `concurrency`
+   * calls run at once.
    */
   handle(batch: RawMessage[]): Promise<void>;
+  /**
+   * Batches in `handle` at once. Default 1. 2 lets a handler whose work ends in I/O off the JS
+   * thread (the collector's insert) prepare the next batch while the previous one is written;
+   * each batch is still acked only after its own `handle` resolved.
+   */
+  concurrency?: number;
   /** Messages requested per pull. Default min(maxBatch, 2,500) (the fastest drain measured). */
   pullBatch?: number;
   /**
@@ -45,7 +51,7 @@ export interface ConsumeBatchesOptions {
    */
   retryDelayMs?: (failures: number) => number;
   /**
-   * Create or update the durable first (unlimited deliveries, max ack pending 4 × maxBatch).
+   * Create or update the durable first (unlimited deliveries, max ack pending (concurrency + 3) × maxBatch).
    * Default false: the caller owns the durable's settings.
    */
   ensureDurable?: boolean;
@@ -61,7 +67,7 @@ export interface BatchConsumerStats {
   failedBatches: number;
   /** Messages pulled and waiting for a batch. */
   buffered: number;
-  /** Whether a batch is in `handle` now. */
+  /** Whether any batch is in `handle` now. */
   handling: boolean;
 }
 
@@ -89,11 +95,11 @@ export function defaultRetryDelayMs(failures: number): number {
  * A failing `handle` is logged and its messages naked with a delay, so they come back
  * (`redelivered: true`) after a pause that grows with consecutive failures.
  *
- * One batch is in `handle` at a time while the next one fills; when that one is full too,
- * pulling pauses. At most 2 × maxBatch + 2 × pullBatch messages are held unacked (the batch in
- * `handle`, the next one, and up to two pulls on their way), so the durable's `max_ack_pending`
- * should be larger, e.g. 4 × maxBatch (a warning is logged otherwise: delivery would stall until
- * a partial batch times out).
+ * Up to `concurrency` batches (default 1) are in `handle` while the next one fills; when that one
+ * is full too, pulling pauses. At most (concurrency + 1) × maxBatch + 2 × pullBatch messages are
+ * held unacked (the batches in `handle`, the next one, and up to two pulls on their way), so the
+ * durable's `max_ack_pending` should be larger, e.g. (concurrency + 3) × maxBatch (a warning is
+ * logged otherwise: delivery would stall until a partial batch times out).
  *
  * Returns at once; subscribing happens in the background (failures are logged and retried).
  */
@@ -121,9 +127,9 @@ class BatchLoop implements BatchConsumer {
   private buffer: JsMsg[] = [];
   private firstBufferedAt = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** The batch in `handle` (resolved when none). */
-  private current: Promise<void> = Promise.resolve();
-  private busy = false;
+  private readonly concurrency: number;
+  /** The batches in `handle`. */
+  private readonly inFlight = new Set<Promise<void>>();
   private failures = 0;
   private readonly puller: PullLoop;
   private stopping = false;
@@ -141,6 +147,7 @@ class BatchLoop implements BatchConsumer {
     this.durable = options.durable;
     this.maxBatch = Math.max(1, options.maxBatch ?? 5_000);
     this.maxWaitMs = Math.max(1, options.maxWaitMs ?? 200);
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.pullBatch = Math.max(1, options.pullBatch ?? Math.min(this.maxBatch, 2_500));
     this.logger = options.logger ?? silentLogger;
     this.retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
@@ -167,9 +174,9 @@ class BatchLoop implements BatchConsumer {
     this.puller.stop();
     await this.loop;
     this.clearTimer();
-    while (this.busy || this.buffer.length > 0) {
-      if (!this.busy) this.startBatch();
-      await this.current;
+    while (this.inFlight.size > 0 || this.buffer.length > 0) {
+      if (!this.full() && this.buffer.length > 0) this.startBatch();
+      else await Promise.race(this.inFlight);
     }
   }
 
@@ -198,7 +205,7 @@ class BatchLoop implements BatchConsumer {
         durable,
         filterSubject,
         maxDeliver: -1,
-        maxAckPending: Math.max(20_000, 4 * this.maxBatch),
+        maxAckPending: Math.max(20_000, (this.concurrency + 3) * this.maxBatch),
         ...(this.options.ackWaitMs === undefined ? {} : { ackWaitMs: this.options.ackWaitMs }),
       });
     }
@@ -210,7 +217,7 @@ class BatchLoop implements BatchConsumer {
         'the durable filters another subject than this consumer expects',
       );
     }
-    const held = 2 * this.maxBatch + 2 * this.pullBatch;
+    const held = (this.concurrency + 1) * this.maxBatch + 2 * this.pullBatch;
     const maxAckPending = config.max_ack_pending ?? -1;
     if (maxAckPending > 0 && maxAckPending <= held) {
       this.logger.warn(
@@ -230,8 +237,8 @@ class BatchLoop implements BatchConsumer {
       this.armTimer(this.maxWaitMs);
     }
     if (this.buffer.length >= this.maxBatch) {
-      // The next batch is ready: wait for the one in handle (pulling pauses meanwhile).
-      while (this.busy) await this.current;
+      // The next batch is ready: wait for room in handle (pulling pauses meanwhile).
+      while (this.full()) await Promise.race(this.inFlight);
       if (this.buffer.length >= this.maxBatch) this.startBatch();
     }
   }
@@ -240,8 +247,8 @@ class BatchLoop implements BatchConsumer {
     this.clearTimer();
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.busy && this.buffer.length > 0) this.startBatch();
-      // Busy: afterBatch() sees the buffer has waited long enough and starts it.
+      if (!this.full() && this.buffer.length > 0) this.startBatch();
+      // Full: afterBatch() sees the buffer has waited long enough and starts it.
     }, ms);
   }
 
@@ -258,17 +265,21 @@ class BatchLoop implements BatchConsumer {
       this.firstBufferedAt = Date.now();
       this.armTimer(this.maxWaitMs);
     }
-    this.busy = true;
     this.stats.handling = true;
-    this.current = this.handleBatch(batch).finally(() => {
-      this.busy = false;
-      this.stats.handling = false;
+    const handled: Promise<void> = this.handleBatch(batch).finally(() => {
+      this.inFlight.delete(handled);
+      this.stats.handling = this.inFlight.size > 0;
       this.afterBatch();
     });
+    this.inFlight.add(handled);
+  }
+
+  private full(): boolean {
+    return this.inFlight.size >= this.concurrency;
   }
 
   private afterBatch(): void {
-    if (this.buffer.length === 0 || this.isStopping()) return;
+    if (this.buffer.length === 0 || this.isStopping() || this.full()) return;
     const waited = Date.now() - this.firstBufferedAt;
     if (this.buffer.length >= this.maxBatch || waited >= this.maxWaitMs) this.startBatch();
     else this.armTimer(this.maxWaitMs - waited);
@@ -311,7 +322,6 @@ class BatchLoop implements BatchConsumer {
 
 function toRawMessage(message: JsMsg): RawMessage {
   const info = message.info;
-  const headers = headersToRecord(message.headers);
   return {
     subject: message.subject,
     data: message.data,
@@ -319,6 +329,10 @@ function toRawMessage(message: JsMsg): RawMessage {
     deliveryCount: info.deliveryCount,
     redelivered: info.redelivered,
     timestampMs: Math.floor(info.timestampNanos / 1e6),
-    ...(headers === undefined ? {} : { headers }),
+    // Decoding headers costs as much as the rest of the message put together, and the collector
+    // never reads them: decode on first access only.
+    get headers() {
+      return headersToRecord(message.headers);
+    },
   };
 }

@@ -89,6 +89,38 @@ describe('consumeBatches', () => {
     expect(consumer.stats).toMatchObject({ messages: 20_000, failedBatches: 0 });
   });
 
+  it('with concurrency 2 runs two batches in handle at once, each message still handled once', async () => {
+    const { agent, durable, filterSubject } = scope('concurrent');
+    await publisher.publishMany(
+      Array.from({ length: 10_000 }, () => proposedEvent(env, { agent })),
+    );
+    const seqs: number[] = [];
+    let inHandle = 0;
+    let maxInHandle = 0;
+    const consumer = consumeBatches(nc, {
+      env,
+      durable,
+      filterSubject,
+      maxBatch: 1_000,
+      concurrency: 2,
+      ensureDurable: true,
+      handle: async (batch) => {
+        maxInHandle = Math.max(maxInHandle, ++inHandle);
+        for (const message of batch) seqs.push(message.seq);
+        await sleep(20);
+        inHandle--;
+      },
+    });
+    running.push(consumer);
+    await waitFor(() => seqs.length >= 10_000 && isDrained(nc, env, durable), {
+      timeoutMs: 20_000,
+      message: '10,000 messages handled and acked',
+    });
+    expect(new Set(seqs).size).toBe(10_000);
+    expect(seqs).toHaveLength(10_000);
+    expect(maxInHandle).toBe(2);
+  });
+
   it('redelivers the messages of a failed batch, marked redelivered', async () => {
     const { agent, durable, filterSubject } = scope('failing');
     const events = Array.from({ length: 50 }, () => proposedEvent(env, { agent }));

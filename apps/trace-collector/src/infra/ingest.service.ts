@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects } from '@warden/contracts';
-import type { EventStore } from '@warden/event-store';
+import type { EventRow, EventStore } from '@warden/event-store';
 import {
   consumeBatches,
   ensureDurable,
@@ -12,6 +12,12 @@ import { deduplicationToken, prepareBatch } from '../domain/prepare-batch.js';
 
 /** The durable consumer of the collector: one per env, shared by nothing else. */
 export const COLLECTOR_DURABLE = 'trace-collector';
+
+/**
+ * Batches being written at once. The insert runs on chDB's threads, off the JS thread, so while
+ * one batch is inserted the next is parsed and redacted; more would only queue in the engine.
+ */
+const BATCHES_IN_FLIGHT = 2;
 
 /** What the collector has done since it started, for logs, readiness and the bench. */
 export interface IngestStats {
@@ -42,6 +48,8 @@ export class IngestService {
     failedBatches: 0,
   };
   private consumer: BatchConsumer | undefined;
+  /** Inserts under way, so a batch of redelivered messages can wait for them before its check. */
+  private readonly inserting = new Set<Promise<void>>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -67,7 +75,7 @@ export class IngestService {
       ackWaitMs,
       // The collector never gives up on an event: a failed insert is retried until it succeeds.
       maxDeliver: -1,
-      maxAckPending: batchSize * 4,
+      maxAckPending: batchSize * (BATCHES_IN_FLIGHT + 3),
     });
     this.consumer = consumeBatches(this.nc, {
       env,
@@ -75,6 +83,7 @@ export class IngestService {
       filterSubject: subjects.allEvents(env),
       maxBatch: batchSize,
       maxWaitMs: batchWaitMs,
+      concurrency: BATCHES_IN_FLIGHT,
       handle: (batch) => this.ingest(batch),
       logger: this.logger,
     });
@@ -95,13 +104,15 @@ export class IngestService {
     const prepared = prepareBatch(env, subjects.streamName(env), batch, Date.now() * 1000);
     let rows = prepared.rows;
     if (prepared.redeliveredIds.length > 0) {
+      // The first delivery of these messages may be in an insert still under way: let it land,
+      // or the check below would not see its rows.
+      await Promise.allSettled(this.inserting);
       const existing = await this.store.findExistingEventIds(env, prepared.redeliveredIds);
       if (existing.size > 0) rows = rows.filter((row) => !existing.has(row.event_id));
       this.stats.alreadyStored += prepared.rows.length - rows.length;
     }
     try {
-      if (rows.length > 0)
-        await this.store.insertEvents(rows, { deduplicationToken: deduplicationToken(rows) });
+      if (rows.length > 0) await this.insert(rows);
     } catch (error) {
       this.stats.failedBatches++;
       this.logger.error(
@@ -120,5 +131,15 @@ export class IngestService {
         { rejected: prepared.rejected },
         'messages rejected and recorded as event.rejected',
       );
+  }
+
+  private async insert(rows: EventRow[]): Promise<void> {
+    const insert = this.store.insertEvents(rows, { deduplicationToken: deduplicationToken(rows) });
+    this.inserting.add(insert);
+    try {
+      await insert;
+    } finally {
+      this.inserting.delete(insert);
+    }
   }
 }
