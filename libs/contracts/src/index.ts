@@ -7,3 +7,6 @@ export * from './subjects.js';
 export * from './time.js';
 export * from './api/audit.js';
 export * from './api/reply.js';
+export * from './api/identity.js';
+export * from './builtin-tools.js';
+export * from './headers.js';

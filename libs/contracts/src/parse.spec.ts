@@ -99,6 +99,8 @@ describe('buildEvent', () => {
       producer,
       data: {
         tool: 'echo',
+        args: {},
+        step: 1,
         effect: 'allow',
         determining_policy_ids: ['p1'],
         policy_version: 1,

@@ -76,6 +76,22 @@ export const baseEnv = {
   LOG_LEVEL: LogLevelVar,
 };
 
+const positiveInt = (example: string, fallback: number) =>
+  withExample(z.coerce.number().int().positive(), example).default(fallback);
+
+/**
+ * How a service with `events` consumes them (see `runService`). Spread beside {@link baseEnv}.
+ * AckWait bounds how long a crashed replica's messages wait before another gets them.
+ */
+export const eventConsumerEnv = {
+  /** Unacked messages are redelivered after this long (a crashed replica's work). */
+  EVENT_ACK_WAIT_MS: positiveInt('30000', 30_000),
+  /** Attempts per event before it is dead-lettered. */
+  EVENT_MAX_DELIVER: positiveInt('5', 5),
+  /** Handlers running at once per event type in this process. */
+  EVENT_CONCURRENCY: positiveInt('64', 64),
+};
+
 /** The configuration of a service that needs nothing beyond {@link baseEnv}. */
 export const BaseServiceConfig = z.object(baseEnv);
 /** Parsed {@link BaseServiceConfig}. */

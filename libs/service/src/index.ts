@@ -17,6 +17,7 @@ export {
   baseEnv,
   BaseServiceConfig,
   DEFAULT_NATS_URL,
+  eventConsumerEnv,
   HttpPortVar,
   LogLevelVar,
   NatsUrlVar,
@@ -43,6 +44,7 @@ export {
   type ServiceProcessConfig,
 } from './run-service.js';
 export {
+  NATS_CONNECTION,
   SERVICE_CONFIG,
   SERVICE_INFO,
   SERVICE_LOGGER,

@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import type { DynamicModule, INestApplication, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, JetStreamTransport, type EventConsumerSettings } from '@warden/messaging';
 import {
   createLogger,
   defaultInstanceId,
@@ -21,6 +23,18 @@ import {
   type ShutdownSignal,
 } from './shutdown-coordinator.js';
 
+const startedByName = new Map<string, number>();
+
+/**
+ * `<host>:<pid>`, with `#n` for the n-th replica of one service in this process (tests, a host
+ * that runs two), so each replica's events and logs say which one it was.
+ */
+function nextInstanceId(name: string): string {
+  const n = (startedByName.get(name) ?? 0) + 1;
+  startedByName.set(name, n);
+  return n === 1 ? defaultInstanceId() : `${defaultInstanceId()}#${n}`;
+}
+
 /** A Nest root module, static or dynamic. */
 export type ServiceModule = Type<unknown> | DynamicModule;
 
@@ -30,6 +44,12 @@ export interface ServiceProcessConfig {
   HTTP_PORT: number;
   WARDEN_ENV?: string;
   LOG_LEVEL?: LogLevel;
+  /** Needed by a service with `events`. */
+  NATS_URL?: string;
+  /** Consumer settings of a service with `events` (see `eventConsumerEnv`). */
+  EVENT_ACK_WAIT_MS?: number;
+  EVENT_MAX_DELIVER?: number;
+  EVENT_CONCURRENCY?: number;
 }
 
 /** Options of {@link runService}. */
@@ -64,6 +84,14 @@ export interface RunServiceOptions<C extends ServiceProcessConfig> {
   telemetry?: boolean;
   /** Options of the health endpoints. */
   health?: HealthModuleOptions;
+  /**
+   * Make the service an event handler: connect to NATS (`NATS_URL`), provide the connection under
+   * `NATS_CONNECTION`, and consume every `@OnEvent(type)` method of the module's controllers
+   * through a {@link JetStreamTransport} (one durable per type, shared by replicas). Consumer
+   * settings come from `EVENT_*` in the config; `consumer` overrides them. On stop the transport
+   * drains first (running handlers publish and ack), then the connection.
+   */
+  events?: { consumer?: EventConsumerSettings };
   /** Last changes to the app before it listens (global prefix, extra middleware…). */
   configure?: (app: INestApplication<Server>) => void | Promise<void>;
 }
@@ -109,7 +137,7 @@ export async function runService<C extends ServiceProcessConfig>(
   const logger =
     options.logger ??
     createLogger({ service: name, level: config.LOG_LEVEL ?? 'info', ...(env ? { env } : {}) });
-  const info: ServiceInfo = { name, version, instance: defaultInstanceId(), env };
+  const info: ServiceInfo = { name, version, instance: nextInstanceId(name), env };
   const timeoutMs = options.shutdownTimeoutMs;
   const coordinator =
     options.shutdown === false
@@ -129,6 +157,8 @@ export async function runService<C extends ServiceProcessConfig>(
     coordinator?.addFinalizer('telemetry', () => telemetry.shutdown());
   }
 
+  const nc = options.events ? await connectForEvents(name, config) : undefined;
+
   // Nest declares its options as a class, but documents (and only reads) a plain object.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
   const appOptions: NestApplicationOptions = {
@@ -146,10 +176,14 @@ export async function runService<C extends ServiceProcessConfig>(
       logger,
       info,
       ...(options.health ? { health: options.health } : {}),
+      ...(nc ? { nats: nc } : {}),
     }),
     new ExpressAdapter(),
     appOptions,
-  );
+  ).catch(async (error: unknown) => {
+    await nc?.close();
+    throw error;
+  });
   const readiness = app.get(ReadinessRegistry);
   const pendingHooks = trackShutdownHooks(app);
 
@@ -164,6 +198,8 @@ export async function runService<C extends ServiceProcessConfig>(
         // `onApplicationShutdown(signal)`; the public interface just does not declare it.
         await (app as { close(signal?: string): Promise<void> }).close(signal);
       } finally {
+        // After the app: its transport has drained its consumers, and its shutdown hooks ran.
+        if (nc && !nc.isClosed()) await nc.drain().catch(() => undefined);
         unregister?.();
       }
       logger.info('stopped');
@@ -181,6 +217,10 @@ export async function runService<C extends ServiceProcessConfig>(
       close: stop,
       pending: pendingHooks,
     });
+    if (nc && options.events) {
+      readiness.register('nats', () => ({ ok: !nc.isClosed(), detail: nc.getServer() }));
+      await startEventHandlers(app, nc, name, info, config, options.events.consumer, logger);
+    }
     await options.configure?.(app);
     await (options.host === undefined
       ? app.listen(config.HTTP_PORT)
@@ -221,4 +261,45 @@ export function exitOnStartupFailure(name: string, error: unknown, logger?: Logg
   }
   log.flush();
   process.exit(1);
+}
+
+async function connectForEvents(
+  name: string,
+  config: ServiceProcessConfig,
+): Promise<NatsConnection> {
+  if (config.NATS_URL === undefined || config.WARDEN_ENV === undefined) {
+    throw new TypeError(
+      `${name}: a service with events needs NATS_URL and WARDEN_ENV in its config`,
+    );
+  }
+  return connectNats({ servers: config.NATS_URL.split(','), name });
+}
+
+/** Consumes the module's `@OnEvent` handlers through a JetStream transport on `nc`. */
+async function startEventHandlers(
+  app: INestApplication<Server>,
+  nc: NatsConnection,
+  name: string,
+  info: ServiceInfo,
+  config: ServiceProcessConfig,
+  overrides: EventConsumerSettings | undefined,
+  logger: Logger,
+): Promise<void> {
+  const consumer: EventConsumerSettings = {
+    ...(config.EVENT_ACK_WAIT_MS === undefined ? {} : { ackWaitMs: config.EVENT_ACK_WAIT_MS }),
+    ...(config.EVENT_MAX_DELIVER === undefined ? {} : { maxDeliver: config.EVENT_MAX_DELIVER }),
+    ...(config.EVENT_CONCURRENCY === undefined ? {} : { concurrency: config.EVENT_CONCURRENCY }),
+    ...overrides,
+  };
+  const strategy = new JetStreamTransport({
+    connection: nc,
+    env: info.env ?? '',
+    service: name,
+    producer: { instance: info.instance, version: info.version },
+    consumer,
+    logger,
+  });
+  // Nest closes connected microservices when the app closes, after the shutdown-before hooks.
+  app.connectMicroservice({ strategy }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
 }

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@warden/telemetry';
 import { HealthModule, type HealthModuleOptions } from './health.module.js';
 
@@ -8,6 +9,12 @@ export const SERVICE_CONFIG = Symbol.for('warden.service.config');
 export const SERVICE_LOGGER = Symbol.for('warden.service.logger');
 /** Token of {@link ServiceInfo}. */
 export const SERVICE_INFO = Symbol.for('warden.service.info');
+/**
+ * Token of the service's NATS connection, for a service started with `events` (see
+ * `runService`): its handlers inject it for KV buckets and request/reply APIs. The connection is
+ * drained after the app closed, so shutdown hooks may still use it.
+ */
+export const NATS_CONNECTION = Symbol.for('warden.service.nats');
 
 /** Who this process is, e.g. for the `producer` of the events it publishes. */
 export interface ServiceInfo {
@@ -25,6 +32,8 @@ export interface ServiceHostOptions {
   logger: Logger;
   info: ServiceInfo;
   health?: HealthModuleOptions;
+  /** The service's NATS connection, provided under {@link NATS_CONNECTION} when given. */
+  nats?: NatsConnection;
 }
 
 /**
@@ -43,8 +52,14 @@ export class ServiceHostModule {
         { provide: SERVICE_CONFIG, useValue: options.config },
         { provide: SERVICE_LOGGER, useValue: options.logger },
         { provide: SERVICE_INFO, useValue: options.info },
+        ...(options.nats ? [{ provide: NATS_CONNECTION, useValue: options.nats }] : []),
       ],
-      exports: [SERVICE_CONFIG, SERVICE_LOGGER, SERVICE_INFO],
+      exports: [
+        SERVICE_CONFIG,
+        SERVICE_LOGGER,
+        SERVICE_INFO,
+        ...(options.nats ? [NATS_CONNECTION] : []),
+      ],
     };
   }
 }

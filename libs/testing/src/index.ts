@@ -17,3 +17,4 @@ export { makeTempDir, removeTempDir } from './temp-dir.js';
 export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
 export { auditSql } from './audit-sql.js';
 export { proposedEvent, TEST_PRODUCER, type ProposedEventOptions } from './events.js';
+export { eventsOfType, readStream, type StreamMessage } from './stream.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Actor, MicroUsd, ReasonCode, ToolName } from './common.js';
+import { Actor, MicroUsd, ReasonCode, ToolArgs, ToolName } from './common.js';
 
 /** Risk flags derived from the tool's registration and the validated args. */
 export const Risk = z.strictObject({
@@ -12,6 +12,9 @@ export const Risk = z.strictObject({
 /** `policy.decided`: Cedar's answer for one intent (step 3). */
 export const PolicyDecided = z.strictObject({
   tool: ToolName,
+  /** The args the decision was about, passed on so the governor and executor act on exactly these. */
+  args: ToolArgs,
+  step: z.number().int().positive(),
   effect: z.enum(['allow', 'deny', 'approval_required']),
   determining_policy_ids: z.array(z.string()),
   policy_version: z.number().int().nonnegative(),
@@ -43,8 +46,14 @@ export const ApprovalExpired = z.strictObject({ args_hash: z.string().min(1) });
 
 /** `budget.reserved`: the estimated cost is held against the run's and agent's budgets (step 4). */
 export const BudgetReserved = z.strictObject({
+  tool: ToolName,
+  /** The args that were authorised and priced: the executor runs exactly these. */
+  args: ToolArgs,
   reserved_micro_usd: MicroUsd,
   step: z.number().int().positive(),
+  /** Steps the run has used, this one included, and its cap. */
+  run_steps: z.number().int().positive().optional(),
+  max_steps: z.number().int().positive().optional(),
 });
 
 /** `budget.settled`: the actual cost booked and the rest of the reservation released (step 6). */
