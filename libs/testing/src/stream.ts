@@ -30,7 +30,10 @@ export async function readStream(
     deliver_policy: DeliverPolicy.All,
   });
   while (out.length < expected) {
-    const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
+    const batch = await consumer.fetch({
+      max_messages: Math.min(1000, expected - out.length),
+      expires: 2000,
+    });
     let received = 0;
     for await (const message of batch) {
       received++;

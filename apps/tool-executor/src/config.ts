@@ -1,0 +1,31 @@
+import { baseEnv, eventConsumerEnv, withExample } from '@warden/service';
+import { z } from 'zod';
+import { DEFAULT_MAX_OUTPUT_BYTES } from './domain/outcome.js';
+import { DEFAULT_MAX_ATTEMPTS } from './domain/redelivery.js';
+
+const int = (min: number, max: number, example: string, fallback: number) =>
+  withExample(z.coerce.number().int().min(min).max(max), example).default(fallback);
+
+/** The tool executor's environment. */
+export const ToolExecutorConfig = z.object({
+  ...baseEnv,
+  ...eventConsumerEnv,
+  /**
+   * Largest output (bytes of its JSON) an `intent.resolved` carries; a bigger one is replaced by
+   * `{ truncated: true, bytes }`. At most 128 KiB, so the event stays under the 256 KiB limit.
+   */
+  EXECUTOR_MAX_OUTPUT_BYTES: int(1024, 128 * 1024, '65536', DEFAULT_MAX_OUTPUT_BYTES),
+  /**
+   * Upper bound on one attempt of any tool, whatever the tool's own timeout. The default lets the
+   * longest `sleep` (60 s) finish.
+   */
+  EXECUTOR_TOOL_TIMEOUT_MS: int(100, 15 * 60_000, '65000', 65_000),
+  /**
+   * Added to an attempt's timeout to make the lease of its execution record: until then no other
+   * replica runs the intent. Covers clock skew between replicas and the record writes.
+   */
+  EXECUTOR_LEASE_GRACE_MS: int(0, 60_000, '1000', 1_000),
+  /** Attempts of one intent (first run and re-runs after interruptions) before it fails. */
+  EXECUTOR_MAX_ATTEMPTS: int(1, 20, '3', DEFAULT_MAX_ATTEMPTS),
+});
+export type ToolExecutorConfig = z.infer<typeof ToolExecutorConfig>;

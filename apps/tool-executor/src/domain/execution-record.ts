@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { formatMicros, ReasonCode, Timestamp, ToolName, Ulid } from '@warden/contracts';
+import { z } from 'zod';
+
+/** How an execution ended: what `intent.resolved` says, minus the fields every resolution shares. */
+export const ExecutionOutcome = z.object({
+  status: z.enum(['executed', 'failed', 'in_doubt']),
+  /** The tool's output, capped (see `capOutput`). */
+  output: z.unknown().optional(),
+  duration_ms: z.number().nonnegative().optional(),
+  reason: ReasonCode.optional(),
+  message: z.string().max(2048).optional(),
+  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type ExecutionOutcome = z.infer<typeof ExecutionOutcome>;
+
+// Not strict: a newer replica may add fields during a rolling upgrade, and an older one reading
+// the record must still be able to act on what it knows.
+const recordFields = {
+  intent_id: Ulid,
+  tool: ToolName,
+  /** sha256 of the canonical JSON of `{ tool, args }`: the same intent id with other args is refused. */
+  args_digest: z.string().min(1),
+  /**
+   * The `budget.reserved` event that claimed the intent. Every output of the execution derives
+   * its id from it, so a copy of that event (another id, same intent) republishes the same ids.
+   */
+  cause_event_id: Ulid,
+  /** 1 for the first run, +1 per re-execution; 0 when the tool never started (rejected args). */
+  attempt: z.number().int().nonnegative(),
+  /** The executor instance that wrote the record last. */
+  owner: z.string().min(1),
+};
+
+/** `started`: an attempt is (or was, if its executor died) running. */
+export const StartedRecord = z.object({
+  state: z.literal('started'),
+  ...recordFields,
+  started_at: Timestamp,
+  /** Until then the attempt belongs to `owner`: nobody else runs it (its timeout plus a grace). */
+  lease_until: Timestamp,
+});
+export type StartedRecord = z.infer<typeof StartedRecord>;
+
+/** `done`: the intent is resolved; its resolution is republished, never recomputed. */
+export const DoneRecord = z.object({
+  state: z.literal('done'),
+  ...recordFields,
+  started_at: Timestamp.optional(),
+  /** The `occurred_at` of the `intent.resolved`, so a republished one is the same event. */
+  resolved_at: Timestamp,
+  outcome: ExecutionOutcome,
+  /** sha256 of the tool's full output JSON (before any cap), when it returned one. */
+  result_digest: z.string().optional(),
+});
+export type DoneRecord = z.infer<typeof DoneRecord>;
+
+/** `executions/<intent_id>` (DESIGN §5): written before the side effect and after it. */
+export const ExecutionRecord = z.discriminatedUnion('state', [StartedRecord, DoneRecord]);
+export type ExecutionRecord = z.infer<typeof ExecutionRecord>;
+
+/** An epoch-milliseconds instant as a record (and event) timestamp. */
+export function timestampOf(epochMs: number): string {
+  return formatMicros(Math.round(epochMs * 1000));
+}
+
+/** What every record of one intent shares. */
+export interface RecordIdentity {
+  intentId: string;
+  tool: string;
+  argsDigest: string;
+  causeEventId: string;
+  owner: string;
+}
+
+/** The record written (with create) before the first attempt. */
+export function startedRecord(
+  identity: RecordIdentity,
+  at: { now: number; leaseMs: number },
+): StartedRecord {
+  return {
+    state: 'started',
+    intent_id: identity.intentId,
+    tool: identity.tool,
+    args_digest: identity.argsDigest,
+    cause_event_id: identity.causeEventId,
+    attempt: 1,
+    owner: identity.owner,
+    started_at: timestampOf(at.now),
+    lease_until: timestampOf(at.now + at.leaseMs),
+  };
+}
+
+/** The record of a re-execution: the next attempt, a fresh lease, the new owner. */
+export function restartedRecord(
+  previous: StartedRecord,
+  at: { now: number; leaseMs: number; owner: string },
+): StartedRecord {
+  return {
+    ...previous,
+    attempt: previous.attempt + 1,
+    owner: at.owner,
+    started_at: timestampOf(at.now),
+    lease_until: timestampOf(at.now + at.leaseMs),
+  };
+}
+
+/** The record of an intent resolved without running its tool (unknown tool, invalid args). */
+export function rejectedRecord(
+  identity: RecordIdentity,
+  outcome: ExecutionOutcome,
+  resolvedAt: string,
+): DoneRecord {
+  return {
+    state: 'done',
+    intent_id: identity.intentId,
+    tool: identity.tool,
+    args_digest: identity.argsDigest,
+    cause_event_id: identity.causeEventId,
+    attempt: 0,
+    owner: identity.owner,
+    resolved_at: resolvedAt,
+    outcome,
+  };
+}
+
+/** A started record, finished with `outcome`. */
+export function finishedRecord(
+  started: StartedRecord,
+  finish: { outcome: ExecutionOutcome; resultDigest?: string; resolvedAt: string; owner: string },
+): DoneRecord {
+  const { lease_until: _lease, ...rest } = started;
+  return {
+    ...rest,
+    state: 'done',
+    owner: finish.owner,
+    resolved_at: finish.resolvedAt,
+    outcome: finish.outcome,
+    ...(finish.resultDigest === undefined ? {} : { result_digest: finish.resultDigest }),
+  };
+}
+
+/** Milliseconds left on a started record's lease (0 or less: expired). */
+export function leaseRemainingMs(record: StartedRecord, now: number): number {
+  return Date.parse(record.lease_until) - now;
+}
+
+/**
+ * sha256 of `{ tool, args }` as canonical JSON (keys sorted at every level), so two copies of an
+ * intent compare equal whatever order their producer wrote the keys in.
+ */
+export function digestArgs(tool: string, args: Readonly<Record<string, unknown>>): string {
+  return sha256(canonicalJson({ tool, args }));
+}
+
+/** Hex sha256 of a string's UTF-8 bytes. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value))
+    return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`);
+    return `{${entries.join(',')}}`;
+  }
+  // JSON.stringify returns undefined (despite its type) for undefined, functions and symbols.
+  const text = JSON.stringify(value) as string | undefined;
+  return text ?? 'null';
+}

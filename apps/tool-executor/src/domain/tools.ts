@@ -1,0 +1,121 @@
+import type { z } from 'zod';
+import type { ExecutionOutcome } from './execution-record.js';
+import { ExecutorReason } from './reasons.js';
+
+/** A tool's arguments as they arrive in `budget.reserved`. */
+export type ToolArgs = Record<string, unknown>;
+
+/** What the executor must know about a tool to decide whether running it again is safe. */
+export interface ToolTraits {
+  /** `read`: running it twice has no effect anyone could see. */
+  readonly kind: 'read' | 'write';
+  /** The upstream applies a request carrying an idempotency key (the intent id) at most once. */
+  readonly honoursIdempotencyKey: boolean;
+}
+
+/** A tool as a runner describes it: traits, argument schema and time budget. */
+export interface ToolSpec {
+  readonly traits: ToolTraits;
+  /** The args' schema: parses (and may normalise) valid args, rejects unknown fields. */
+  readonly args: z.ZodType<ToolArgs>;
+  /** How long one attempt with these (valid) args may take before it counts as timed out. */
+  timeoutMs(args: ToolArgs): number;
+}
+
+/**
+ * What running a tool gave. A failure says whether its side effect may have happened anyway
+ * (`maybeApplied`): a write that timed out might have landed upstream, a validation error did not.
+ */
+export type ToolResult =
+  | { readonly ok: true; readonly output: unknown }
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly message: string;
+      readonly maybeApplied: boolean;
+    };
+
+/**
+ * Whether an attempt that was cut short (its executor died, its lease ran out) may simply be run
+ * again (DESIGN §5): only when doing so cannot apply the side effect twice.
+ */
+export function mayRunAgain(traits: ToolTraits): boolean {
+  return traits.kind === 'read' || traits.honoursIdempotencyKey;
+}
+
+/**
+ * The result of an attempt that ended without an answer from the tool (timeout, a throw): for a
+ * tool that writes, nobody knows whether the write happened.
+ */
+export function unansweredResult(
+  traits: ToolTraits,
+  reason: typeof ExecutorReason.timeout | typeof ExecutorReason.toolError,
+  message: string,
+): ToolResult {
+  return { ok: false, reason, message, maybeApplied: traits.kind === 'write' };
+}
+
+/** Whether (and how) an intent's tool may run: its args parsed and its time budget, or why not. */
+export type Admission =
+  | {
+      readonly admitted: true;
+      readonly traits: ToolTraits;
+      readonly args: ToolArgs;
+      readonly timeoutMs: number;
+    }
+  | {
+      readonly admitted: false;
+      readonly traits: ToolTraits | undefined;
+      readonly outcome: ExecutionOutcome;
+    };
+
+/** At most this many argument problems are reported: enough to fix them, small in an event. */
+const MAX_DETAILS = 20;
+
+/**
+ * Re-validates the args against the tool's schema before anything runs (DESIGN §2 step 5): an
+ * unknown tool or invalid args resolve the intent `failed` without starting the tool. The timeout
+ * is the tool's own, capped by `maxTimeoutMs`.
+ */
+export function admit(
+  tool: string,
+  args: ToolArgs,
+  spec: ToolSpec | undefined,
+  maxTimeoutMs: number,
+): Admission {
+  if (spec === undefined) {
+    return {
+      admitted: false,
+      traits: undefined,
+      outcome: {
+        status: 'failed',
+        reason: ExecutorReason.unknownTool,
+        message: `no tool named ${tool} is known to this executor`,
+      },
+    };
+  }
+  const parsed = spec.args.safeParse(args);
+  if (!parsed.success) {
+    const details = parsed.error.issues.slice(0, MAX_DETAILS).map((issue) => ({
+      path: ['args', ...issue.path.map(String)].join('.'),
+      message: issue.message.slice(0, 512),
+    }));
+    const summary = details.map((detail) => `${detail.path}: ${detail.message}`).join('; ');
+    return {
+      admitted: false,
+      traits: spec.traits,
+      outcome: {
+        status: 'failed',
+        reason: ExecutorReason.invalidArgs,
+        message: `invalid args for ${tool}: ${summary}`.slice(0, 2048),
+        details,
+      },
+    };
+  }
+  return {
+    admitted: true,
+    traits: spec.traits,
+    args: parsed.data,
+    timeoutMs: Math.min(spec.timeoutMs(parsed.data), maxTimeoutMs),
+  };
+}
