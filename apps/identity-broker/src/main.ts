@@ -1,1 +1,4 @@
-export {};
+import 'reflect-metadata';
+import { service } from './service.js';
+
+await service.main();
