@@ -2,6 +2,8 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.command.js';
+import { demoCommand } from './commands/demo.command.js';
+import { serveCommand } from './commands/serve.command.js';
 import { upCommand } from './commands/up.command.js';
 import { CliError } from './output.js';
 
@@ -13,7 +15,9 @@ const program = new Command('warden')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   .addCommand(upCommand())
-  .addCommand(auditCommand());
+  .addCommand(auditCommand())
+  .addCommand(demoCommand())
+  .addCommand(serveCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,1 +1,14 @@
-export {};
+/**
+ * `@warden/sdk`: what an agent runtime imports to act through Warden. Connect as an agent, start a
+ * run, propose tool calls and get their outcomes (or a typed error saying why not), end the run.
+ */
+export {
+  CallTimeoutError,
+  DeniedError,
+  InDoubtError,
+  RejectedError,
+  WardenCallError,
+  WardenConnectionError,
+} from './errors.js';
+export { Run, type CallOptions, type CallResult, type EndRunOptions } from './run.js';
+export { SDK_VERSION, Warden, type StartRunOptions, type WardenOptions } from './warden.js';

@@ -4,15 +4,21 @@ import { parseArgs } from 'node:util';
 import { connectNats } from '@warden/messaging';
 import { benchRedaction } from '@warden/redaction/bench';
 import Table from 'cli-table3';
+import { measureGoverned } from './governed.scenario.js';
 import { measureIngest } from './ingest.scenario.js';
 import { measureTransportFloor } from './transport.scenario.js';
 
-const SCENARIOS = ['transport', 'redaction', 'ingest'] as const;
+const SCENARIOS = ['transport', 'redaction', 'ingest', 'governed'] as const;
+const MODES = ['in-process', 'split'] as const;
 
 const { values } = parseArgs({
   options: {
     scenario: { type: 'string', multiple: true },
     events: { type: 'string', default: '100000' },
+    clients: { type: 'string', default: '16' },
+    calls: { type: 'string', default: '10000' },
+    rate: { type: 'string', default: '500' },
+    mode: { type: 'string', multiple: true },
     nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' },
     help: { type: 'boolean', default: false },
   },
@@ -20,11 +26,14 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    `npm run bench -- [--scenario transport|ingest]... [--events N] [--nats URL]\n\n` +
+    `npm run bench -- [--scenario transport|redaction|ingest|governed]... [--events N] [--nats URL]\n` +
+      `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]...\n\n` +
       `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
       `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
       `  redaction  µs per event redacted (clean and dirty)\n` +
-      `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n`,
+      `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
+      `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
+      `             calling the no-op tool; paced at --rate calls/s, then saturated for --calls\n`,
   );
   process.exit(0);
 }
@@ -34,6 +43,14 @@ for (const name of chosen) {
   if (!(SCENARIOS as readonly string[]).includes(name)) {
     process.stderr.write(
       `error: unknown scenario ${JSON.stringify(name)}; choose from ${SCENARIOS.join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+}
+for (const mode of values.mode ?? []) {
+  if (!(MODES as readonly string[]).includes(mode)) {
+    process.stderr.write(
+      `error: unknown mode ${JSON.stringify(mode)}; choose from ${MODES.join(', ')}\n`,
     );
     process.exit(2);
   }
@@ -98,6 +115,57 @@ if (chosen.includes('ingest')) {
     ],
     ['ingest', 'collector RSS (embeds chDB)', `${ingest.collectorRssMiB} MiB`],
   );
+}
+if (chosen.includes('governed')) {
+  const fiveHopsMs = (floor.hopUs.p50 * 5) / 1000;
+  const modes = (values.mode ?? [...MODES]) as (typeof MODES)[number][];
+  const governed = [];
+  for (const mode of modes) {
+    process.stderr.write(`measuring governed calls, ${mode} (${values.clients} clients)...\n`);
+    const result = await measureGoverned(
+      nc,
+      `${run}-gov-${mode === 'split' ? 's' : 'p'}`,
+      values.nats,
+      {
+        mode,
+        clients: Number(values.clients),
+        calls: Number(values.calls),
+        rate: Number(values.rate),
+      },
+    );
+    governed.push(result);
+    const { saturated, paced } = result;
+    table.push(
+      [
+        `governed, ${mode}`,
+        `throughput (${result.clients} clients, 1 call in flight each)`,
+        `${Math.round(saturated.perSecond).toLocaleString('en')} calls/s`,
+      ],
+      [
+        `governed, ${mode}`,
+        'intent → resolved p50 / p99, saturated',
+        `${saturated.latencyMs.p50.toFixed(2)} ms / ${saturated.latencyMs.p99.toFixed(2)} ms`,
+      ],
+      [
+        `governed, ${mode}`,
+        `intent → resolved p50 / p99 at ${paced.rate} calls/s`,
+        `${paced.latencyMs.p50.toFixed(2)} ms / ${paced.latencyMs.p99.toFixed(2)} ms`,
+      ],
+      [
+        `governed, ${mode}`,
+        `p50 at ${paced.rate}/s ÷ five hops' floor (target ≤ 1.5)`,
+        (paced.latencyMs.p50 / fiveHopsMs).toFixed(2),
+      ],
+      [
+        `governed, ${mode}`,
+        'RSS after load, MiB',
+        Object.entries(result.rssMiB)
+          .map(([name, mib]) => `${name} ${mib}`)
+          .join(', '),
+      ],
+    );
+  }
+  results.governed = governed;
 }
 await nc.close();
 

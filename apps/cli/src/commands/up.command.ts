@@ -1,19 +1,17 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { RunningService, ServiceEntry } from '@warden/service';
-import { Command, Option } from 'commander';
+import type { RunningService } from '@warden/service';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import ora from 'ora';
 import { stopChild } from '../child-process.js';
 import { ensureNats } from '../local-nats.js';
 import { CliError, printTable } from '../output.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
+import { printDemoReport, runDemo } from './demo.command.js';
+import { appPath, loadService, SERVICES, type ServiceName } from '../services.js';
 
-/** The services `warden up` runs, in start order. Later issues add the five stages here. */
-const SERVICES = ['trace-collector'] as const;
-
-/** The first HTTP port; each service gets the next one (its /healthz and /readyz). */
+/** The default first HTTP port; each service gets the next one (its /healthz and /readyz). */
 const FIRST_HTTP_PORT = 7410;
 
 interface UpOptions extends ConnectionOptions {
@@ -21,6 +19,9 @@ interface UpOptions extends ConnectionOptions {
   clickhouseUrl?: string;
   split?: boolean;
   state: string;
+  httpPort: number;
+  demo?: boolean;
+  logLevel: string;
 }
 
 /** `warden up`: start Warden on embedded defaults and keep serving until interrupted. */
@@ -41,9 +42,21 @@ export function upCommand(): Command {
     )
     .option('--split', 'run each service as its own process (as in production)')
     .option('--state <dir>', 'where a NATS server started by warden keeps its files', '.warden')
+    .addOption(
+      new Option('--http-port <port>', 'the first service HTTP port (health); the others follow')
+        .default(FIRST_HTTP_PORT)
+        .argParser(parsePort),
+    )
+    .option('--demo', 'once up, run the scripted demo agent and show what happened')
+    .addOption(
+      new Option('--log-level <level>', 'the services\' log level (their JSON logs go to stdout)')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
+        .env('LOG_LEVEL')
+        .default('warn'),
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  warden up\n  warden up --env staging --split\n  warden up --clickhouse-url http://127.0.0.1:8123',
+      '\nExamples:\n  warden up\n  warden up --demo\n  warden up --env staging --split\n  warden up --clickhouse-url http://127.0.0.1:8123',
     )
     .action(async (options: UpOptions) => {
       await up(options);
@@ -70,7 +83,7 @@ async function up(options: UpOptions): Promise<void> {
   };
   try {
     for (const [index, name] of SERVICES.entries()) {
-      const port = FIRST_HTTP_PORT + index;
+      const port = options.httpPort + index;
       const env = serviceEnv(options, port);
       const step = ora(`Starting ${name}`).start();
       try {
@@ -99,10 +112,22 @@ async function up(options: UpOptions): Promise<void> {
   process.stdout.write(
     [
       `Warden is up (env ${options.env}${options.clickhouseUrl ? `, ClickHouse at ${options.clickhouseUrl}` : `, audit log in ${options.data}`}). Ctrl-C stops it.`,
-      `Try: npm run warden -- audit sql "SELECT type, count() AS n FROM events GROUP BY type" --env ${options.env}`,
+      `Try: npm run warden -- demo --env ${options.env}`,
+      `     npm run warden -- audit sql "SELECT type, count() AS n FROM events GROUP BY type" --env ${options.env}`,
       '',
     ].join('\n'),
   );
+  if (options.demo) {
+    const demo = ora('Running the demo agent').start();
+    try {
+      const report = await runDemo(nats.url, options.env);
+      demo.succeed('Demo agent finished');
+      printDemoReport(report, options.env);
+    } catch (error) {
+      demo.fail(error instanceof Error ? error.message : String(error));
+    }
+    process.stdout.write('Warden keeps serving. Ctrl-C stops it.\n');
+  }
 
   await new Promise<void>((resolveSignal) => {
     process.once('SIGINT', resolveSignal);
@@ -121,27 +146,20 @@ function serviceEnv(options: UpOptions, port: number): NodeJS.ProcessEnv {
     NATS_URL: options.nats,
     WARDEN_DATA_DIR: resolve(options.data),
     HTTP_PORT: String(port),
+    LOG_LEVEL: options.logLevel,
     ...(options.clickhouseUrl ? { WARDEN_CLICKHOUSE_URL: options.clickhouseUrl } : {}),
   };
 }
 
-/** The built app next to this CLI: dist/apps/<name>/. */
-function appPath(name: string, file: string): string {
-  return fileURLToPath(new URL(`../../${name}/${file}`, import.meta.url));
-}
-
-/**
- * Loads a service's entry from its built app and starts it in this process. The path is resolved
- * at run time: the CLI launches apps, it does not depend on their code.
- */
-async function startInProcess(name: string, env: NodeJS.ProcessEnv) {
-  const module = (await import(appPath(name, 'service.js'))) as { service: ServiceEntry<unknown> };
-  const service: RunningService = await module.service.start(module.service.config(env));
-  return { name, url: service.url, stop: () => service.stop() };
+/** Starts a service in this process (the embedded default). */
+async function startInProcess(name: ServiceName, env: NodeJS.ProcessEnv) {
+  const service = await loadService(name);
+  const running: RunningService = await service.start(service.config(env));
+  return { name, url: running.url, stop: () => running.stop() };
 }
 
 /** Runs a service as its own process (`node dist/apps/<name>/main.js`) and waits for /readyz. */
-async function startProcess(name: string, env: NodeJS.ProcessEnv, port: number) {
+async function startProcess(name: ServiceName, env: NodeJS.ProcessEnv, port: number) {
   const child = spawn(process.execPath, [appPath(name, 'main.js')], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -166,4 +184,12 @@ async function isReady(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_000) {
+    throw new InvalidArgumentError('must be a port number from 1 to 65000');
+  }
+  return port;
 }

@@ -1,0 +1,257 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { removeEnv } from '@warden/messaging';
+import { Warden, type Run } from '@warden/sdk';
+import { getFreePort } from '@warden/testing';
+import { now, percentiles, type Percentiles } from './stats.js';
+
+/** One mode of the governed-call bench: the whole mesh, measured from the agent's side. */
+export interface GovernedResult {
+  mode: 'in-process' | 'split';
+  clients: number;
+  /** Closed loop: every client keeps one call in flight. */
+  saturated: { calls: number; perSecond: number; latencyMs: Percentiles };
+  /** Open loop at a fixed rate (DESIGN §11: p99 ≤ 10 ms at 500 calls/s). */
+  paced: { rate: number; calls: number; latencyMs: Percentiles };
+  /** Resident memory of each service process after the load, MiB (split mode only). */
+  rssMiB: Record<string, number>;
+}
+
+const CLI = fileURLToPath(new URL('../../apps/cli/main.js', import.meta.url));
+const SERVICES = 5;
+/** Runs are short in real life: a client starts a new one every this many calls. */
+const CALLS_PER_RUN = 100;
+
+export async function measureGoverned(
+  nc: NatsConnection,
+  env: string,
+  natsUrl: string,
+  options: { mode: 'in-process' | 'split'; clients: number; calls: number; rate: number },
+): Promise<GovernedResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'warden-bench-governed-'));
+  const stack = await startStack(env, natsUrl, dataDir, options.mode === 'split');
+  const clients: Client[] = [];
+  try {
+    for (let i = 0; i < options.clients; i++) {
+      clients.push(await Client.connect(natsUrl, env, `bench-agent-${i}`));
+    }
+    // Warm-up: JIT, consumers, KV buckets.
+    await Promise.all(
+      clients.map(async (client) => {
+        for (let i = 0; i < 20; i++) await client.call();
+      }),
+    );
+
+    const paced = await pacedLoad(clients, options.rate, Math.min(options.calls, options.rate * 6));
+    const saturated = await closedLoop(clients, options.calls);
+    return {
+      mode: options.mode,
+      clients: options.clients,
+      saturated,
+      paced,
+      rssMiB: stack.rssMiB(),
+    };
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+    await stack.stop();
+    await removeEnv(nc, env);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** An SDK client with a run that it renews every {@link CALLS_PER_RUN} calls. */
+class Client {
+  private run: Run | undefined;
+  private callsInRun = 0;
+
+  private constructor(private readonly warden: Warden) {}
+
+  static async connect(natsUrl: string, env: string, agentId: string): Promise<Client> {
+    return new Client(await Warden.connect({ servers: natsUrl, env, agentId }));
+  }
+
+  /** One governed no-op call; resolves to its latency in ms. */
+  async call(): Promise<number> {
+    if (this.run === undefined || this.callsInRun >= CALLS_PER_RUN) {
+      await this.run?.end({ status: 'succeeded' });
+      this.run = await this.warden.startRun({ limits: { maxSteps: CALLS_PER_RUN } });
+      this.callsInRun = 0;
+    }
+    this.callsInRun++;
+    const started = now();
+    const result = await this.run.call('noop', {});
+    if (result.status !== 'executed')
+      throw new Error(`noop ${result.status}: ${result.message ?? ''}`);
+    return now() - started;
+  }
+
+  async close(): Promise<void> {
+    await this.run?.end({ status: 'succeeded' }).catch(() => undefined);
+    await this.warden.close();
+  }
+}
+
+async function closedLoop(clients: Client[], calls: number) {
+  const latencies: number[] = [];
+  let issued = 0;
+  const started = now();
+  await Promise.all(
+    clients.map(async (client) => {
+      while (issued < calls) {
+        issued++;
+        latencies.push(await client.call());
+      }
+    }),
+  );
+  const seconds = (now() - started) / 1000;
+  return {
+    calls: latencies.length,
+    perSecond: latencies.length / seconds,
+    latencyMs: percentiles(latencies),
+  };
+}
+
+/** Starts calls at a fixed rate (open loop), round-robin over clients, and waits for them all. */
+async function pacedLoad(clients: Client[], rate: number, calls: number) {
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const interval = 1000 / rate;
+  const started = now();
+  for (let i = 0; i < calls; i++) {
+    const due = started + i * interval;
+    const wait = due - now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const client = clients[i % clients.length];
+    if (client === undefined) break;
+    pending.push(
+      client.call().then((ms) => {
+        latencies.push(ms);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return { rate, calls: latencies.length, latencyMs: percentiles(latencies) };
+}
+
+interface Stack {
+  rssMiB(): Record<string, number>;
+  stop(): Promise<void>;
+}
+
+/** `warden up` (all services in one process, or `--split`), on its own env and data dir. */
+async function startStack(
+  env: string,
+  natsUrl: string,
+  dataDir: string,
+  split: boolean,
+): Promise<Stack> {
+  const base = await freePortRange(SERVICES);
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'up',
+      '--env',
+      env,
+      '--nats',
+      natsUrl,
+      '--data',
+      dataDir,
+      '--http-port',
+      String(base),
+      ...(split ? ['--split'] : []),
+    ],
+    { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const urls = Array.from({ length: SERVICES }, (_, i) => `http://127.0.0.1:${base + i}`);
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`warden up exited with ${child.exitCode}`);
+    if (attempt > 600) throw new Error('warden up was not ready after 60 s');
+    const ready = await Promise.all(
+      urls.map((url) =>
+        fetch(`${url}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      ),
+    );
+    if (ready.every(Boolean)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    rssMiB: () => processTreeRss(child),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) {
+          resolve();
+          return;
+        }
+        child.once('exit', () => {
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The RSS of the `warden up` process and of each service process it spawned, by name. */
+function processTreeRss(root: ChildProcess): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (root.pid === undefined) return out;
+  out['warden up'] = rssOf(root.pid);
+  let children: string[] = [];
+  try {
+    children = readFileSync(`/proc/${root.pid}/task/${root.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+  } catch {
+    return out;
+  }
+  for (const pid of children) {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const name = /dist\/apps\/([^/]+)\/main\.js/.exec(cmdline)?.[1] ?? pid;
+    out[name] = rssOf(Number(pid));
+  }
+  return out;
+}
+
+function rssOf(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A first port with the next `count - 1` free as well. */
+async function freePortRange(count: number): Promise<number> {
+  for (;;) {
+    const base = await getFreePort();
+    if (base + count > 65_000) continue;
+    const ports = await Promise.all(
+      Array.from({ length: count - 1 }, (_, i) => isFree(base + i + 1)),
+    );
+    if (ports.every(Boolean)) return base;
+  }
+}
+
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () => {
+      server.close(() => {
+        resolve(true);
+      });
+    });
+  });
+}

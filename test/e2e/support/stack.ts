@@ -1,0 +1,101 @@
+import { startService, type ServiceProcess } from './processes.js';
+
+/** The services of a governed call, in the order `warden up` starts them. */
+export const STACK_SERVICES = [
+  'trace-collector',
+  'identity-broker',
+  'policy-decision',
+  'cost-governor',
+  'tool-executor',
+] as const;
+export type StackService = (typeof STACK_SERVICES)[number];
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  env: string;
+  natsUrl: string;
+  /** The collector's chDB directory. */
+  dataDir: string;
+  /** Extra environment for every service (e.g. `POLICY_ALLOWED_TOOLS`). */
+  extraEnv?: Record<string, string>;
+}
+
+/**
+ * Warden as production runs it: every service its own process (`node dist/apps/<app>/main.js`)
+ * against a real NATS and chDB. Any service can be SIGKILLed and restarted, or given a replica.
+ *
+ * AckWait is short (2 s) so that what a killed process held unacked comes back quickly.
+ */
+export class Stack {
+  private readonly replicas = new Map<StackService, ServiceProcess[]>();
+
+  private constructor(private readonly options: StackOptions) {}
+
+  static async start(options: StackOptions): Promise<Stack> {
+    const stack = new Stack(options);
+    try {
+      // Concurrently: each waits for its own /readyz.
+      await Promise.all(STACK_SERVICES.map((service) => stack.addReplica(service)));
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  /** The environment one service process gets. */
+  serviceEnv(): Record<string, string> {
+    const { env, natsUrl, dataDir, extraEnv } = this.options;
+    return {
+      WARDEN_ENV: env,
+      NATS_URL: natsUrl,
+      WARDEN_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      EVENT_ACK_WAIT_MS: '2000',
+      COLLECTOR_ACK_WAIT_MS: '3000',
+      ...extraEnv,
+    };
+  }
+
+  /** Starts one more process of `service` (it shares the service's durables). */
+  async addReplica(service: StackService): Promise<ServiceProcess> {
+    const replica = await startService(service, this.serviceEnv());
+    this.replicas.set(service, [...(this.replicas.get(service) ?? []), replica]);
+    return replica;
+  }
+
+  /** The running processes of `service`. */
+  processes(service: StackService): readonly ServiceProcess[] {
+    return this.replicas.get(service) ?? [];
+  }
+
+  /** SIGKILLs every process of `service`: no shutdown hooks, no acks. */
+  async kill(service: StackService): Promise<void> {
+    const processes = this.replicas.get(service) ?? [];
+    this.replicas.set(service, []);
+    await Promise.all(processes.map((process) => process.kill()));
+  }
+
+  /** Starts `service` again after a kill (one process), and waits until it is ready. */
+  async restart(service: StackService): Promise<ServiceProcess> {
+    return this.addReplica(service);
+  }
+
+  /** Stops every process gracefully, stages first and the collector last (it records the rest). */
+  async stop(): Promise<void> {
+    for (const service of [...STACK_SERVICES].reverse()) {
+      const processes = this.replicas.get(service) ?? [];
+      this.replicas.delete(service);
+      await Promise.all(processes.map((process) => process.stop()));
+    }
+  }
+
+  /** Everything every process wrote, for a failing test's message. */
+  output(): string {
+    return [...this.replicas.entries()]
+      .flatMap(([service, processes]) =>
+        processes.map((process) => `--- ${service}\n${process.output()}`),
+      )
+      .join('\n');
+  }
+}
