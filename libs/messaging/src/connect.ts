@@ -26,7 +26,10 @@ export async function connectNats(options: ConnectNatsOptions): Promise<NatsConn
   const servers = Array.isArray(options.servers) ? options.servers : [options.servers];
   let nc: NatsConnection;
   try {
-    nc = await connect({ maxReconnectAttempts: -1, ...connectOptions });
+    // noAsyncTraces: nats.js otherwise builds an Error (a stack trace) for every request and
+    // publish, in case it times out; a CPU profile of the governed path showed it at about 12 %
+    // of each service's time. Errors keep their messages, only the async call site goes.
+    nc = await connect({ maxReconnectAttempts: -1, noAsyncTraces: true, ...connectOptions });
   } catch (error) {
     if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError) {
       throw MessagingError.natsUnreachable(servers, error);
