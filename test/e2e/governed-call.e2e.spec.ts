@@ -99,6 +99,33 @@ describe('a governed call across five service processes', () => {
     ]);
   }, 60_000);
 
+  it('makes each governed call one trace across the services (traceparent in every hop)', async () => {
+    const warden = await Warden.connect({ servers: nats.url, env, agentId: 'trace-0' });
+    let intentId: string;
+    try {
+      const run = await warden.startRun({});
+      ({ intentId } = await run.call('echo', { traced: true }));
+    } finally {
+      await warden.close();
+    }
+    const chain = (await readStream(nc, env)).filter((m) => m.event.intent_id === intentId);
+    // This test process runs no OpenTelemetry SDK, so the agent's proposal carries no trace:
+    // the identity broker starts it, and every later hop continues it.
+    const after = chain.filter((m) => m.event.type !== 'intent.proposed');
+    expect(after.map((m) => m.event.type).sort()).toEqual(
+      [
+        'budget.reserved',
+        'intent.authenticated',
+        'intent.resolved',
+        'policy.decided',
+        'tool.started',
+      ].sort(),
+    );
+    const traceIds = new Set(after.map((m) => m.headers.traceparent?.split('-')[1]));
+    expect(traceIds.size).toBe(1);
+    expect([...traceIds][0]).toMatch(/^(?!0{32})[0-9a-f]{32}$/);
+  }, 30_000);
+
   it.each([
     ['before the outcome exists', 0],
     ['after the outcome was published', 2500],

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, EventPublisher, removeEnv } from '@warden/messaging';
 import {
+  getFreePort,
   makeTempDir,
   removeTempDir,
   startNats,
@@ -21,6 +22,7 @@ describe('warden CLI', () => {
   let dir: string;
   let up: ChildProcess;
   let upOutput = '';
+  let httpPort: number;
 
   const warden = (...args: string[]) =>
     spawnSync(process.execPath, [appMain('cli'), ...args, '--env', env, '--nats', nats.url], {
@@ -32,6 +34,7 @@ describe('warden CLI', () => {
     nats = await startNats();
     nc = await connectNats({ servers: nats.url, name: 'cli-e2e' });
     dir = await makeTempDir('warden-cli-');
+    httpPort = await getFreePort();
     up = spawn(
       process.execPath,
       [
@@ -45,6 +48,9 @@ describe('warden CLI', () => {
         `${dir}/data`,
         '--state',
         dir,
+        '--http-port',
+        String(httpPort),
+        '--demo',
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,8 +59,8 @@ describe('warden CLI', () => {
     );
     up.stdout?.on('data', (chunk: Buffer) => (upOutput += chunk.toString()));
     up.stderr?.on('data', (chunk: Buffer) => (upOutput += chunk.toString()));
-    await waitFor(() => upOutput.includes('Warden is up'), {
-      timeoutMs: 60_000,
+    await waitFor(() => upOutput.includes('Warden keeps serving'), {
+      timeoutMs: 90_000,
       message: `warden up ready; output so far:\n${upOutput}`,
     });
   });
@@ -65,6 +71,35 @@ describe('warden CLI', () => {
     await nc.close();
     await removeTempDir(dir);
     await nats.stop();
+  });
+
+  it('starts the five services and the collector, then runs the demo agent through them', () => {
+    for (const service of [
+      'trace-collector',
+      'identity-broker',
+      'policy-decision',
+      'cost-governor',
+      'tool-executor',
+    ]) {
+      expect(upOutput).toMatch(new RegExp(`${service} ready on http://127\\.0\\.0\\.1:\\d+`));
+    }
+    expect(upOutput).toMatch(/The demo agent "demo-agent" made 5 calls/);
+    expect(upOutput).toMatch(/echo .*executed/);
+    expect(upOutput).toMatch(/fail .*denied .*policy .*not_allowed/);
+    expect(upOutput).toMatch(/payments\.refund .*denied .*policy .*unknown_tool/);
+  });
+
+  it('runs the demo agent again against the running stack, with --json for scripts', () => {
+    const result = warden('demo', '--agent', 'second-demo', '--json');
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout) as { calls: { tool: string; status: string }[] };
+    expect(report.calls.map((call) => `${call.tool}:${call.status}`)).toEqual([
+      'echo:executed',
+      'sleep:executed',
+      'echo:executed',
+      'fail:denied',
+      'payments.refund:denied',
+    ]);
   });
 
   it('answers a read with a table, and --json for scripts', async () => {

@@ -49,7 +49,7 @@ export function upCommand(): Command {
     )
     .option('--demo', 'once up, run the scripted demo agent and show what happened')
     .addOption(
-      new Option('--log-level <level>', 'the services\' log level (their JSON logs go to stdout)')
+      new Option('--log-level <level>', "the services' log level (their JSON logs go to stdout)")
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
         .env('LOG_LEVEL')
         .default('warn'),
