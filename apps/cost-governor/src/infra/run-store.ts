@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { casUpdate } from '@warden/messaging';
-import type { RunRecord } from '../domain/step-cap.js';
+import { newRun, type RunRecord } from '../domain/step-cap.js';
 
 /** Where run records live: KV `warden_<env>_runs`, key = run id, updated by compare-and-set. */
 export class RunStore {
@@ -21,7 +21,7 @@ export class RunStore {
   ): Promise<A> {
     let answer: A | undefined;
     await casUpdate<RunRecord>(this.kv, runId, (current) => {
-      const decision = decide(current ?? { max_steps: this.configuredMax, counted: [] });
+      const decision = decide(current ?? newRun(this.configuredMax));
       answer = decision.answer;
       return decision.next;
     });
