@@ -1,61 +1,80 @@
 import type { Envelope, ResolutionStatus, Stage } from '@warden/contracts';
 
+/** The fields every {@link WardenCallError} carries besides its message. */
+export interface CallErrorDetails {
+  /** The intent this answer is about (call again with the same id to get the same answer). */
+  readonly intentId: string;
+  /** `denied`, `rejected`, `in_doubt`, or `timeout` when no answer came in time. */
+  readonly status: Exclude<ResolutionStatus, 'executed' | 'failed'> | 'timeout';
+  /** The stage that answered (`identity`, `policy`, `budget`, `executor`…); `''` on a timeout. */
+  readonly stage: Stage | '';
+  /** A stable reason code (`not_allowed`, `step_cap`, `token_expired`, `timeout`…). */
+  readonly reason: string | undefined;
+  /** The `intent.resolved` event, when there was one. */
+  readonly event?: Envelope<'intent.resolved'>;
+}
+
 /**
- * A governed call that did not execute: Warden's answer, not a transport failure. Branch on the
- * subclass (`DeniedError`, `RejectedError`, `InDoubtError`, `CallTimeoutError`) or on `status`.
+ * A governed call that did not run: Warden's answer (or its silence), never a transport failure.
+ * Branch on the subclass (`DeniedError`, `RejectedError`, `InDoubtError`, `CallTimeoutError`) or
+ * on `status`.
  */
 export class WardenCallError extends Error {
   override readonly name: string = 'WardenCallError';
-  constructor(
-    message: string,
-    /** The intent this answer is about (retry with the same id to get the same answer). */
-    readonly intentId: string,
-    /** `denied`, `rejected`, `in_doubt`, or `timeout` when no answer came in time. */
-    readonly status: ResolutionStatus | 'timeout',
-    /** The stage that answered (`identity`, `policy`, `budget`, `executor`…), `''` on timeout. */
-    readonly stage: Stage | '',
-    /** A stable reason code (`not_allowed`, `step_cap`, `token_expired`…). */
-    readonly reason: string | undefined,
-    /** The `intent.resolved` event, when there was one. */
-    readonly event?: Envelope<'intent.resolved'>,
-  ) {
-    super(message);
+  /** The intent this answer is about (call again with the same id to get the same answer). */
+  readonly intentId: string;
+  /** `denied`, `rejected`, `in_doubt`, or `timeout` when no answer came in time. */
+  readonly status: CallErrorDetails['status'];
+  /** The stage that answered (`identity`, `policy`, `budget`, `executor`…); `''` on a timeout. */
+  readonly stage: Stage | '';
+  /** A stable reason code (`not_allowed`, `step_cap`, `token_expired`, `timeout`…). */
+  readonly reason: string | undefined;
+  /** The `intent.resolved` event, when there was one. */
+  readonly event: Envelope<'intent.resolved'> | undefined;
+
+  constructor(message: string, details: CallErrorDetails, options?: ErrorOptions) {
+    super(message, options);
+    this.intentId = details.intentId;
+    this.status = details.status;
+    this.stage = details.stage;
+    this.reason = details.reason;
+    this.event = details.event;
   }
 }
 
-/** A policy or budget said no (`status: 'denied'`): the agent may not do this now. */
+/** A policy or a budget said no (`status: 'denied'`): the agent may not do this now. */
 export class DeniedError extends WardenCallError {
   override readonly name = 'DeniedError';
   /** The policies that determined the denial, when a policy did. */
   readonly policyIds: readonly string[];
+
   constructor(event: Envelope<'intent.resolved'>, intentId: string) {
-    const { data } = event;
-    super(describe(data), intentId, 'denied', data.stage, data.reason, event);
-    this.policyIds = data.policy_ids ?? [];
+    super(describe(event.data), detailsOf(event, intentId, 'denied'));
+    this.policyIds = event.data.policy_ids ?? [];
   }
 }
 
-/** The call was refused as malformed or unauthenticated (`status: 'rejected'`): fix and retry. */
+/** The call was refused as malformed or unauthenticated (`status: 'rejected'`): fix it first. */
 export class RejectedError extends WardenCallError {
   override readonly name = 'RejectedError';
   /** What was wrong, path by path, when Warden said. */
-  readonly details: readonly { path: string; message: string }[];
+  readonly details: readonly { readonly path: string; readonly message: string }[];
+
   constructor(event: Envelope<'intent.resolved'>, intentId: string) {
-    const { data } = event;
-    super(describe(data), intentId, 'rejected', data.stage, data.reason, event);
-    this.details = data.details ?? [];
+    super(describe(event.data), detailsOf(event, intentId, 'rejected'));
+    this.details = event.data.details ?? [];
   }
 }
 
 /**
  * The executor cannot tell whether the side effect happened (`status: 'in_doubt'`): a person
- * resolves it. Do not retry blindly.
+ * settles it. Do not retry with a new intent id.
  */
 export class InDoubtError extends WardenCallError {
   override readonly name = 'InDoubtError';
+
   constructor(event: Envelope<'intent.resolved'>, intentId: string) {
-    const { data } = event;
-    super(describe(data), intentId, 'in_doubt', data.stage, data.reason, event);
+    super(describe(event.data), detailsOf(event, intentId, 'in_doubt'));
   }
 }
 
@@ -65,42 +84,88 @@ export class InDoubtError extends WardenCallError {
  */
 export class CallTimeoutError extends WardenCallError {
   override readonly name = 'CallTimeoutError';
+  /** How long the call waited. */
+  readonly timeoutMs: number;
+
   constructor(intentId: string, timeoutMs: number) {
     super(
       `no outcome for intent ${intentId} within ${timeoutMs} ms; call again with the same intentId to get it`,
-      intentId,
-      'timeout',
-      '',
-      'timeout',
+      { intentId, status: 'timeout', stage: '', reason: 'timeout' },
     );
+    this.timeoutMs = timeoutMs;
   }
 }
 
-/** Connecting failed, or the client is closed: nothing was proposed. */
+/** Why a {@link WardenConnectionError} was thrown. */
+export type WardenConnectionErrorCode =
+  /** No NATS server answered at the URL given. */
+  | 'nats_unreachable'
+  /** A NATS server answered but refused the connection, or has JetStream disabled. */
+  | 'nats_rejected'
+  /** NATS answered, but no identity broker (Warden is not running for this env). */
+  | 'no_identity_broker'
+  /** The identity broker answered but gave no token (unknown or suspended agent…). */
+  | 'credential_refused'
+  /** The env has no event stream (Warden was never started for it). */
+  | 'env_not_provisioned'
+  /** An option of `Warden.connect` is invalid. */
+  | 'invalid_options'
+  /** The client was closed (by `close()`), so the call was abandoned or never made. */
+  | 'closed';
+
+/**
+ * Connecting failed, or the client is closed: nothing was proposed, or an answer was abandoned.
+ * The message says what to do.
+ */
 export class WardenConnectionError extends Error {
   override readonly name = 'WardenConnectionError';
+  /** A stable code for what went wrong. */
+  readonly code: WardenConnectionErrorCode;
+
+  constructor(code: WardenConnectionErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** Nobody answers the token API of `env`: Warden is not running there. */
+  static noIdentityBroker(env: string, cause?: unknown): WardenConnectionError {
+    return new WardenConnectionError(
+      'no_identity_broker',
+      `no identity broker answers for env "${env}": start Warden (\`npm start\`, or \`warden up --env ${env}\`)`,
+      { cause },
+    );
+  }
+
+  /** The env's stream does not exist: Warden was never started for `env`. */
+  static envNotProvisioned(env: string, cause?: unknown): WardenConnectionError {
+    return new WardenConnectionError(
+      'env_not_provisioned',
+      `env "${env}" has no event stream on this NATS server: start Warden (\`npm start\`, or \`warden up --env ${env}\`)`,
+      { cause },
+    );
+  }
+
+  /** The client was closed while a call waited, or before it was made. */
+  static closed(): WardenConnectionError {
+    return new WardenConnectionError('closed', 'the Warden client was closed');
+  }
+}
+
+/** Whether `error` is a {@link WardenCallError}: Warden answered, or did not answer in time. */
+export function isWardenCallError(error: unknown): error is WardenCallError {
+  return error instanceof WardenCallError;
+}
+
+function detailsOf(
+  event: Envelope<'intent.resolved'>,
+  intentId: string,
+  status: CallErrorDetails['status'],
+): CallErrorDetails {
+  return { intentId, status, stage: event.data.stage, reason: event.data.reason, event };
 }
 
 function describe(data: Envelope<'intent.resolved'>['data']): string {
   const what = `${data.tool ?? 'call'} ${data.status} at ${data.stage}`;
   const why = data.reason ? ` (${data.reason})` : '';
   return data.message ? `${what}${why}: ${data.message}` : `${what}${why}`;
-}
-
-/** The error a non-executing outcome becomes, or `undefined` for executed and failed calls. */
-export function errorOf(
-  event: Envelope<'intent.resolved'>,
-  intentId: string,
-): WardenCallError | undefined {
-  switch (event.data.status) {
-    case 'executed':
-    case 'failed':
-      return undefined;
-    case 'denied':
-      return new DeniedError(event, intentId);
-    case 'rejected':
-      return new RejectedError(event, intentId);
-    case 'in_doubt':
-      return new InDoubtError(event, intentId);
-  }
 }

@@ -6,9 +6,19 @@ export {
   CallTimeoutError,
   DeniedError,
   InDoubtError,
+  isWardenCallError,
   RejectedError,
   WardenCallError,
   WardenConnectionError,
+  type CallErrorDetails,
+  type WardenConnectionErrorCode,
 } from './errors.js';
-export { Run, type CallOptions, type CallResult, type EndRunOptions } from './run.js';
-export { SDK_VERSION, Warden, type StartRunOptions, type WardenOptions } from './warden.js';
+export type { CallResult } from './outcome.js';
+export { Run, type CallOptions, type EndRunOptions } from './run.js';
+export {
+  SDK_VERSION,
+  Warden,
+  type ResumeRunOptions,
+  type StartRunOptions,
+  type WardenOptions,
+} from './warden.js';

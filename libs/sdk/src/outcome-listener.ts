@@ -1,127 +1,152 @@
-import {
-  DeliverPolicy,
-  jetstream,
-  type ConsumerMessages,
-  type OrderedConsumerOptions,
-} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parseEvent, subjects, type Envelope } from '@warden/contracts';
+import { SubjectReader, type ReadFrom } from './subject-reader.js';
 
 type Resolved = Envelope<'intent.resolved'>;
 
-/** How far before an intent's own time a catch-up read starts (clock skew between hosts). */
-const CATCH_UP_SKEW_MS = 5_000;
+/** Clock skew allowed between the host that made an intent id and the NATS server's clock. */
+export const CATCH_UP_SKEW_MS = 5_000;
+
+/**
+ * Whether the outcome of an intent made at `proposedAt` (epoch ms, from its ULID) may have been
+ * published before the listener started at `listeningSince`, and so must be looked for on the
+ * stream. The margin covers clocks that disagree.
+ */
+export function needsCatchUp(proposedAt: number, listeningSince: number): boolean {
+  return proposedAt < listeningSince + CATCH_UP_SKEW_MS;
+}
+
+/**
+ * Where a catch-up read for an intent made at `proposedAt` starts, at `now`: a little before the
+ * intent's time, and never in the future (an intent id from a clock that runs ahead).
+ */
+export function catchUpStart(proposedAt: number, now: number): Date {
+  return new Date(Math.min(proposedAt, now) - CATCH_UP_SKEW_MS);
+}
+
+/** A registered interest in one intent's outcome. */
+export interface OutcomeWaiter {
+  /** Resolves with the outcome; never rejects (the caller races it with its deadline). */
+  readonly outcome: Promise<Resolved>;
+  /**
+   * Also looks for the outcome on the stream from the intent's own time (once; a no-op without
+   * the intent's time, or when already looking).
+   */
+  lookBack(): void;
+  /** Drops the interest (after the outcome, a timeout, or a failure to propose). */
+  release(): void;
+}
 
 /**
  * Receives this agent's outcomes (`intent.resolved` on `warden.<env>.evt.intent.resolved.<agent>`)
- * and hands each to the call waiting for it.
+ * and hands each to the calls waiting for it; outcomes nobody waits for are ignored.
  *
- * One ordered consumer, started before the first call: JetStream keeps the outcomes, so one
- * published while the connection was down is delivered after the reconnect (the ordered consumer
- * resumes after the last sequence it saw). An outcome published before this listener existed (the
- * agent restarted and asks again for an earlier intent) is found by a catch-up read that starts
- * at the intent's own time (its ULID).
+ * One reader per client, started at connect (before any call) from the end of the stream: an
+ * outcome published while the connection was down is read after the reconnect, since the stream
+ * keeps it. An outcome published before this listener existed (an agent that restarted asks again
+ * for an earlier intent) is found by a short-lived extra reader that starts at the intent's own
+ * time and stops as soon as the call has its answer.
  */
 export class OutcomeListener {
-  private readonly waiting = new Map<string, (event: Resolved) => void>();
-  private readonly readers = new Set<ConsumerMessages>();
-  private readonly startedAt = Date.now();
+  private readonly waiting = new Map<string, Set<(event: Resolved) => void>>();
+  private readonly catchUps = new Set<SubjectReader>();
+  private readonly main: SubjectReader;
+  private listeningSince = Number.POSITIVE_INFINITY;
   private closed = false;
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly env: string,
     private readonly agentId: string,
-  ) {}
+  ) {
+    this.main = this.reader({ kind: 'new' });
+  }
 
+  /**
+   * Starts listening for `agentId`'s outcomes in `env`; resolves once the server-side consumer
+   * exists, so every outcome published from then on is seen.
+   */
   static async start(nc: NatsConnection, env: string, agentId: string): Promise<OutcomeListener> {
     const listener = new OutcomeListener(nc, env, agentId);
-    await listener.read({ deliver_policy: DeliverPolicy.New });
+    await listener.main.open();
+    listener.listeningSince = Date.now();
     return listener;
   }
 
   /**
-   * Resolves with the outcome of `intentId`. `proposedAt` (epoch ms) is the intent's time: when it
-   * is older than this listener, the outcome may already be on the stream, so it is read from there.
+   * Registers interest in the outcome of `intentId`. Register before proposing, so the answer
+   * cannot slip past. `proposedAt` (epoch ms, from the intent id) is given for an intent this
+   * client did not just make: when it is older than the listener, the outcome may already be on
+   * the stream, and is looked for there at once.
    */
-  wait(intentId: string, proposedAt: number, signal: AbortSignal): Promise<Resolved> {
-    return new Promise<Resolved>((resolve, reject) => {
-      let catchUp: ConsumerMessages | undefined;
-      const done = () => {
-        this.waiting.delete(intentId);
-        signal.removeEventListener('abort', abort);
-        if (catchUp) this.stopReader(catchUp);
-      };
-      const abort = () => {
-        done();
-        reject(reasonOf(signal));
-      };
-      if (signal.aborted) {
-        reject(reasonOf(signal));
-        return;
-      }
-      signal.addEventListener('abort', abort, { once: true });
-      this.waiting.set(intentId, (event) => {
-        done();
-        resolve(event);
-      });
-      if (proposedAt < this.startedAt) {
-        this.read({
-          deliver_policy: DeliverPolicy.StartTime,
-          opt_start_time: new Date(proposedAt - CATCH_UP_SKEW_MS).toISOString(),
-        }).then(
-          (reader) => {
-            if (this.waiting.has(intentId)) catchUp = reader;
-            else this.stopReader(reader);
-          },
-          (error: unknown) => {
-            done();
-            reject(error instanceof Error ? error : new Error(String(error)));
-          },
-        );
-      }
+  wait(intentId: string, proposedAt?: number): OutcomeWaiter {
+    let resolve!: (event: Resolved) => void;
+    const outcome = new Promise<Resolved>((settle) => {
+      resolve = settle;
     });
+    let waiters = this.waiting.get(intentId);
+    if (!waiters) {
+      waiters = new Set();
+      this.waiting.set(intentId, waiters);
+    }
+    waiters.add(resolve);
+    let catchUp: SubjectReader | undefined;
+    let released = false;
+    const lookBack = (): void => {
+      if (catchUp || released || this.closed || proposedAt === undefined) return;
+      catchUp = this.reader({ kind: 'time', at: catchUpStart(proposedAt, Date.now()) });
+      this.catchUps.add(catchUp);
+      catchUp.start();
+    };
+    const release = (): void => {
+      released = true;
+      const current = this.waiting.get(intentId);
+      current?.delete(resolve);
+      if (current?.size === 0) this.waiting.delete(intentId);
+      if (catchUp) {
+        this.catchUps.delete(catchUp);
+        void catchUp.stop({ deleteConsumer: true });
+      }
+    };
+    if (proposedAt !== undefined && needsCatchUp(proposedAt, this.listeningSince)) lookBack();
+    return { outcome, lookBack, release };
   }
 
-  /** Stops every reader; calls still waiting are rejected by their own abort signals. */
-  close(): void {
+  /**
+   * Stops every reader and, with `deleteConsumers`, deletes their consumers on the server (waiting
+   * at most a moment); consumers left behind expire on their own.
+   */
+  async close(options: { deleteConsumers: boolean }): Promise<void> {
     this.closed = true;
-    for (const reader of this.readers) this.stopReader(reader);
+    const readers = [this.main, ...this.catchUps];
+    this.catchUps.clear();
+    await Promise.all(
+      readers.map((reader) => reader.stop({ deleteConsumer: options.deleteConsumers })),
+    );
   }
 
-  private async read(options: Partial<OrderedConsumerOptions>): Promise<ConsumerMessages> {
-    const consumer = await jetstream(this.nc).consumers.get(subjects.streamName(this.env), {
-      // One subject as a string: nats-server 2.9 takes one filter per consumer.
-      filter_subjects: subjects.event(this.env, 'intent.resolved', this.agentId),
-      ...options,
+  private reader(from: ReadFrom): SubjectReader {
+    return new SubjectReader(this.nc, {
+      stream: subjects.streamName(this.env),
+      subject: subjects.event(this.env, 'intent.resolved', this.agentId),
+      from,
+      onMessage: (data, subject) => {
+        this.deliver(data, subject);
+      },
     });
-    const messages = await consumer.consume();
-    this.readers.add(messages);
-    void (async () => {
-      for await (const message of messages) this.deliver(message.data, message.subject);
-    })().catch(() => {
-      // The reader was stopped, or the connection closed: nothing waits on it any more.
-    });
-    if (this.closed) this.stopReader(messages);
-    return messages;
   }
 
   private deliver(data: Uint8Array, subject: string): void {
     if (this.waiting.size === 0) return;
+    // Every outcome is validated against its contract; one that fails is not ours to judge (the
+    // trace collector records it) and is skipped, never a crash.
     const parsed = parseEvent(data, { env: this.env, subject });
-    // A message that is not a valid outcome is not for us to judge: the collector records it.
     if (!parsed.ok || parsed.event.type !== 'intent.resolved') return;
-    const intentId = parsed.event.intent_id;
-    if (intentId !== undefined) this.waiting.get(intentId)?.(parsed.event);
+    const { intent_id: intentId } = parsed.event;
+    if (intentId === undefined) return;
+    const waiters = this.waiting.get(intentId);
+    if (!waiters) return;
+    this.waiting.delete(intentId);
+    for (const resolve of waiters) resolve(parsed.event);
   }
-
-  private stopReader(reader: ConsumerMessages): void {
-    this.readers.delete(reader);
-    // stop(), not close(): close() waits for pull requests nats-server 2.9 may never answer.
-    reader.stop();
-  }
-}
-
-function reasonOf(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }

@@ -1,8 +1,11 @@
 import { hostname } from 'node:os';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { buildEvent, isSubjectToken, SUBJECT_TOKEN_RULE } from '@warden/contracts';
-import { connectNats, EventPublisher } from '@warden/messaging';
+import { connectNats, EventPublisher, isMessagingError } from '@warden/messaging';
 import { ulid } from 'ulid';
+import { CallRegistry } from './call-scope.js';
+import { ConnectionWatch } from './connection-watch.js';
 import { WardenConnectionError } from './errors.js';
 import { OutcomeListener } from './outcome-listener.js';
 import { Run, type RunContext } from './run.js';
@@ -10,6 +13,11 @@ import { TokenSource } from './token-source.js';
 
 /** The SDK's version, stamped on the events it publishes. */
 export const SDK_VERSION = '0.1.0';
+
+/** How long one publish attempt waits for JetStream's ack before it is tried again. */
+const PUBLISH_ATTEMPT_TIMEOUT_MS = 5_000;
+/** How long `close()` lets the connection drain before it simply closes it. */
+const DRAIN_WAIT_MS = 500;
 
 /** Options of {@link Warden.connect}. */
 export interface WardenOptions {
@@ -19,20 +27,28 @@ export interface WardenOptions {
   env: string;
   /** This agent's id, as registered (a subject token: `triage-bot`). */
   agentId: string;
-  /** A name for this client in logs and events. Default `<host>-<pid>`. */
+  /** A name for this client in events (`producer.instance`). Default `<host>-<pid>`. */
   name?: string;
-  /** How long `run.call` waits for an outcome by default. Default 30 s. */
+  /** How long `run.call` waits for an outcome by default, in ms. Default 30,000. */
   callTimeoutMs?: number;
 }
 
 /** Options of {@link Warden.startRun}. */
 export interface StartRunOptions {
-  /** The run's id; default `run-<ulid>`. Must be a subject token. */
+  /** The run's id; default `run-<ulid in lower case>`. Must be a subject token. */
   runId?: string;
   /** The workflow this run belongs to (budgets and kill switches apply per workflow). */
   workflow?: string;
   /** Limits the run declares for itself; they can only tighten the configured ones. */
   limits?: { maxSteps?: number };
+}
+
+/** Options of {@link Warden.resumeRun}. */
+export interface ResumeRunOptions {
+  /** The step the next new call gets (1-based). Default 1. */
+  nextStep?: number;
+  /** The workflow the run belongs to, as given to `startRun`. */
+  workflow?: string;
 }
 
 /**
@@ -47,53 +63,60 @@ export interface StartRunOptions {
  * await warden.close();
  */
 export class Warden {
+  private closing: Promise<void> | undefined;
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly context: RunContext,
-    private readonly closing: AbortController,
+    /** The env this client acts in. */
+    readonly env: string,
   ) {}
 
   /**
-   * Connects, gets a credential from the identity broker and starts listening for outcomes.
+   * Connects to NATS, gets a credential from the identity broker and starts listening for this
+   * agent's outcomes, in that order: once it resolves, no outcome of a later call can be missed.
    *
-   * @throws WardenConnectionError when NATS or the identity broker does not answer, with what to do.
+   * @throws WardenConnectionError when NATS or the identity broker does not answer, the env was
+   *   never started, or an option is invalid; its message says what to do.
    */
   static async connect(options: WardenOptions): Promise<Warden> {
-    for (const [field, value] of [
-      ['env', options.env],
-      ['agentId', options.agentId],
-    ] as const) {
-      if (!isSubjectToken(value)) {
-        throw new WardenConnectionError(`${field} ${JSON.stringify(value)} ${SUBJECT_TOKEN_RULE}`);
-      }
-    }
-    const name = options.name ?? `${hostname()}-${process.pid}`;
+    checkOptions(options);
+    const { env, agentId } = options;
     let nc: NatsConnection;
     try {
-      nc = await connectNats({ servers: options.servers, name: `sdk ${options.agentId}` });
+      nc = await connectNats({ servers: options.servers, name: `warden-sdk ${agentId}` });
     } catch (error) {
-      throw new WardenConnectionError(error instanceof Error ? error.message : String(error), {
-        cause: error,
-      });
+      const message = error instanceof Error ? error.message : String(error);
+      const code = isMessagingError(error, 'nats_unreachable')
+        ? 'nats_unreachable'
+        : 'nats_rejected';
+      throw new WardenConnectionError(code, message, { cause: error });
     }
     try {
-      const tokens = new TokenSource(nc, options.env, options.agentId);
+      const tokens = new TokenSource(nc, env, agentId);
       await tokens.token();
-      const outcomes = await OutcomeListener.start(nc, options.env, options.agentId);
-      const publisher = new EventPublisher(nc, {
-        env: options.env,
-        producer: { service: 'sdk', instance: name.slice(0, 128), version: SDK_VERSION },
+      const outcomes = await OutcomeListener.start(nc, env, agentId).catch((error: unknown) => {
+        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
+          throw WardenConnectionError.envNotProvisioned(env, error);
+        }
+        throw error;
       });
-      const closing = new AbortController();
+      const name = options.name ?? `${hostname()}-${process.pid}`;
+      const publisher = new EventPublisher(nc, {
+        env,
+        producer: { service: 'sdk', instance: name.slice(0, 128), version: SDK_VERSION },
+        timeoutMs: PUBLISH_ATTEMPT_TIMEOUT_MS,
+      });
       const context: RunContext = {
-        agentId: options.agentId,
+        agentId,
         publisher,
         outcomes,
         tokens,
+        calls: new CallRegistry(),
+        connection: new ConnectionWatch(nc),
         callTimeoutMs: options.callTimeoutMs ?? 30_000,
-        closed: closing.signal,
       };
-      return new Warden(nc, context, closing);
+      return new Warden(nc, context, env);
     } catch (error) {
       await nc.close();
       throw error;
@@ -105,12 +128,17 @@ export class Warden {
     return this.context.agentId;
   }
 
-  /** Starts a run (`run.started`) and returns it; its calls are counted against its limits. */
+  /**
+   * Starts a run (publishes `run.started`) and returns it; its calls are counted against its
+   * limits.
+   */
   async startRun(options: StartRunOptions = {}): Promise<Run> {
     const runId = options.runId ?? `run-${ulid().toLowerCase()}`;
-    if (!isSubjectToken(runId))
-      throw new TypeError(`runId ${JSON.stringify(runId)} ${SUBJECT_TOKEN_RULE}`);
-    const { publisher, agentId } = this.context;
+    checkToken('runId', runId);
+    if (options.workflow !== undefined) checkToken('workflow', options.workflow);
+    const { publisher, agentId, calls } = this.context;
+    if (calls.isClosed) throw WardenConnectionError.closed();
+    const maxSteps = options.limits?.maxSteps;
     await publisher.publish(
       buildEvent({
         type: 'run.started',
@@ -122,9 +150,7 @@ export class Warden {
         producer: publisher.producer,
         data: {
           ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
-          ...(options.limits?.maxSteps === undefined
-            ? {}
-            : { limits: { max_steps: options.limits.maxSteps } }),
+          ...(maxSteps === undefined ? {} : { limits: { max_steps: maxSteps } }),
         },
       }),
     );
@@ -133,19 +159,79 @@ export class Warden {
 
   /**
    * A handle on a run started earlier (by this process before a restart, or by another client of
-   * the same agent). Calls with the `intentId` of an earlier call return that call's outcome.
+   * the same agent); publishes nothing. A call with the `intentId` of an earlier call returns that
+   * call's outcome, even when it was published before this client connected.
    */
-  resumeRun(runId: string, options: { workflow?: string; nextStep?: number } = {}): Run {
-    if (!isSubjectToken(runId))
-      throw new TypeError(`runId ${JSON.stringify(runId)} ${SUBJECT_TOKEN_RULE}`);
-    return new Run(this.context, runId, options.workflow, options.nextStep ?? 1);
+  resumeRun(runId: string, options: ResumeRunOptions = {}): Run {
+    checkToken('runId', runId);
+    if (options.workflow !== undefined) checkToken('workflow', options.workflow);
+    const nextStep = options.nextStep ?? 1;
+    if (!Number.isInteger(nextStep) || nextStep < 1) {
+      throw new TypeError(`nextStep must be a positive integer, got ${nextStep}`);
+    }
+    return new Run(this.context, runId, options.workflow, nextStep);
   }
 
-  /** Stops listening, rejects calls still waiting, and drains the connection. */
-  async close(): Promise<void> {
-    if (this.closing.signal.aborted) return;
-    this.closing.abort(new WardenConnectionError('the Warden client was closed'));
-    this.context.outcomes.close();
-    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  /**
+   * Closes the client: calls still waiting reject with a `WardenConnectionError` (code
+   * `closed`; their outcomes stay on the stream for a later call with the same intent id), the
+   * outcome readers stop, and the connection drains. Takes well under a second, even with the
+   * NATS server gone. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
   }
+
+  private async shutdown(): Promise<void> {
+    const { calls, outcomes, connection } = this.context;
+    calls.close();
+    if (this.nc.isClosed()) return;
+    if (!connection.isConnected) {
+      // Nothing can be deleted or drained without a server; its consumers expire on their own.
+      await outcomes.close({ deleteConsumers: false });
+      await this.nc.close();
+      return;
+    }
+    await outcomes.close({ deleteConsumers: true });
+    // A drain waits for the server to confirm; one that just went away must not hold close() up.
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.nc.drain().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(resolve, DRAIN_WAIT_MS, false);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!drained && !this.nc.isClosed()) await this.nc.close();
+  }
+}
+
+function checkOptions(options: WardenOptions): void {
+  for (const [field, value] of [
+    ['env', options.env],
+    ['agentId', options.agentId],
+  ] as const) {
+    if (typeof value !== 'string' || !isSubjectToken(value)) {
+      throw new WardenConnectionError(
+        'invalid_options',
+        `${field} ${JSON.stringify(value)} ${SUBJECT_TOKEN_RULE}`,
+      );
+    }
+  }
+  const { callTimeoutMs } = options;
+  if (callTimeoutMs !== undefined && (!(callTimeoutMs > 0) || !Number.isFinite(callTimeoutMs))) {
+    throw new WardenConnectionError(
+      'invalid_options',
+      `callTimeoutMs must be a positive number of milliseconds, got ${callTimeoutMs}`,
+    );
+  }
+}
+
+function checkToken(field: string, value: string): void {
+  if (!isSubjectToken(value))
+    throw new TypeError(`${field} ${JSON.stringify(value)} ${SUBJECT_TOKEN_RULE}`);
 }
