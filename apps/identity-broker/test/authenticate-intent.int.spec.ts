@@ -50,6 +50,11 @@ async function propose(agent: string, token?: string): Promise<Envelope> {
     intent,
     token === undefined ? {} : { headers: { [CREDENTIAL_HEADER]: token } },
   );
+  return answerTo(intent);
+}
+
+/** The broker's answer to an intent: `intent.authenticated` or `intent.resolved`. */
+function answerTo(intent: Envelope): Promise<Envelope> {
   return waitFor(async () => {
     const answers = [
       ...(await eventsOfType(nc, env, 'intent.authenticated')),
@@ -88,10 +93,45 @@ describe('identity-broker', () => {
         (event) => event.agent_id === 'bot-ok',
       ),
     );
-    expect(issued.data).toMatchObject({ jti, scope: ['intents:propose'] });
-    // The token is in no event's data: only the intent's header carried it.
-    const everything = await readStream(nc, env);
-    expect(everything.some((message) => JSON.stringify(message.event).includes(token))).toBe(false);
+    expect(issued).toMatchObject({ event_id: jti, data: { jti, scope: ['intents:propose'] } });
+    // Only the agent's own intent.proposed carried the token, in its header; nothing the broker
+    // published has it, in data or in headers.
+    const published = (await readStream(nc, env)).filter(
+      (message) => message.event.type !== 'intent.proposed',
+    );
+    expect(published.map((message) => message.event.type)).toEqual(
+      expect.arrayContaining(['credential.issued', 'intent.authenticated']),
+    );
+    for (const message of published) {
+      expect(JSON.stringify(message.event)).not.toContain(token);
+      expect(JSON.stringify(message.headers)).not.toContain(token);
+    }
+  });
+
+  it('reads the credential header whatever the case of its name', async () => {
+    const { token } = await tokenFor('bot-case');
+    const intent = proposedEvent(env, { agent: 'bot-case', tool: 'echo', args: {} });
+    await publisher.publish(intent, { headers: { 'warden-credential': token } });
+    const answer = await answerTo(intent);
+    expect(answer.type).toBe('intent.authenticated');
+  });
+
+  it('gives a token no longer than the configured lifetime', async () => {
+    const reply = await requestToken({ agent_id: 'bot-long', ttl_seconds: 3600 });
+    if (!reply.ok) throw new Error(reply.error.message);
+    const lifetimeMs = Date.parse(reply.result.expires_at) - Date.now();
+    expect(lifetimeMs).toBeLessThanOrEqual(300_000);
+    expect(lifetimeMs).toBeGreaterThan(290_000);
+  });
+
+  it('refuses a request that is not JSON with a reason', async () => {
+    const message = await nc.request(subjects.api(env, 'identity', 'token'), 'agent_id=bot', {
+      timeout: 5000,
+    });
+    expect(TokenReply.parse(message.json())).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_request' },
+    });
   });
 
   it('refuses a malformed token request with a reason', async () => {

@@ -1,9 +1,8 @@
-import { SignJWT } from 'jose';
+import { createHmac, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AGENT_TOKEN_TYPE, ISSUER, signAgentToken, verifyAgentToken } from './agent-token.js';
-import { authenticate } from './authenticate.js';
+import { CredentialError } from './credential-rejection.js';
 import { devSigningKey } from './signing-key.js';
-import { VerifiedTokenCache } from './verified-token-cache.js';
 
 const key = devSigningKey('unit-test-seed');
 const other = devSigningKey('another-seed');
@@ -14,11 +13,43 @@ const claims = {
   scope: ['intents:propose'],
   ttlSeconds: 300,
 };
+const now = () => Math.floor(Date.now() / 1000);
+
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+const goodHeader = { alg: 'EdDSA', typ: AGENT_TOKEN_TYPE };
+const goodPayload = (): Record<string, unknown> => ({
+  iss: ISSUER,
+  sub: 'bot-1',
+  aud: 'dev',
+  jti: 'j',
+  iat: now(),
+  exp: now() + 300,
+});
+
+/** A compact JWS of `header` and `payload` assembled by hand and signed EdDSA with `key`. */
+function signed(header: unknown, payload: unknown): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${sign(null, Buffer.from(input), key.privateKey).toString('base64url')}`;
+}
+
+/** A well-signed agent token with some header parameters or claims replaced. */
+function handMade(header: Record<string, unknown> = {}, payload: Record<string, unknown> = {}) {
+  return signed({ ...goodHeader, ...header }, { ...goodPayload(), ...payload });
+}
+
+/** A well-signed agent token without `claim`. */
+function handMadeWithout(claim: string): string {
+  const payload = Object.entries(goodPayload()).filter(([name]) => name !== claim);
+  return signed(goodHeader, Object.fromEntries(payload));
+}
 
 async function reasonOf(promise: Promise<unknown>): Promise<string> {
   return promise.then(
     () => 'accepted',
-    (error: unknown) => (error as { reason: string }).reason,
+    (error: unknown) =>
+      error instanceof CredentialError ? error.reason : `threw ${String(error)}`,
   );
 }
 
@@ -37,95 +68,69 @@ describe('verifyAgentToken', () => {
     await expect(verifyAgentToken(key, token, 'dev')).resolves.toMatchObject({ sub: 'bot-1' });
   });
 
-  it.each([
+  it('tolerates 30 s of clock skew on exp and nbf', async () => {
+    const justExpired = await signAgentToken(key, claims, now() - 310);
+    expect(await reasonOf(verifyAgentToken(key, justExpired.token, 'dev'))).toBe('accepted');
+    const almostValid = handMade({}, { nbf: now() + 10 });
+    expect(await reasonOf(verifyAgentToken(key, almostValid, 'dev'))).toBe('accepted');
+  });
+
+  it.each<[string, () => Promise<string> | string, string, string?]>([
     ['another key', async () => (await signAgentToken(other, claims)).token, 'bad_signature'],
     [
-      'another env',
+      'a token of another env',
       async () => (await signAgentToken(key, claims)).token,
       'wrong_audience',
       'prod',
     ],
     [
       'an expired token',
-      async () => (await signAgentToken(key, claims, Math.floor(Date.now() / 1000) - 600)).token,
+      async () => (await signAgentToken(key, claims, now() - 600)).token,
       'token_expired',
     ],
+    ['a token not valid yet', () => handMade({}, { nbf: now() + 300 }), 'token_not_yet_valid'],
+    ['a token of another type', () => handMade({ typ: 'JWT' }), 'wrong_token_type'],
+    ['a token without a type', () => handMade({ typ: undefined }), 'wrong_token_type'],
+    ['a token of another issuer', () => handMade({}, { iss: 'someone-else' }), 'wrong_issuer'],
+    ['a token without an iat', () => handMadeWithout('iat'), 'malformed_credential'],
+    ['a token without a jti', () => handMadeWithout('jti'), 'malformed_credential'],
+    ['a token without an exp', () => handMadeWithout('exp'), 'malformed_credential'],
+    ['a token whose sub is not a string', () => handMade({}, { sub: 42 }), 'malformed_credential'],
     [
-      'a token of another type',
-      () =>
-        new SignJWT({})
-          .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
-          .setIssuer(ISSUER)
-          .setSubject('bot-1')
-          .setAudience('dev')
-          .setJti('j')
-          .setIssuedAt()
-          .setExpirationTime('5m')
-          .sign(key.privateKey),
-      'wrong_token_type',
+      'a token whose exp is not a number',
+      () => handMade({}, { exp: 'soon' }),
+      'malformed_credential',
     ],
     [
-      'another issuer',
-      () =>
-        new SignJWT({})
-          .setProtectedHeader({ alg: 'EdDSA', typ: AGENT_TOKEN_TYPE })
-          .setIssuer('someone-else')
-          .setSubject('bot-1')
-          .setAudience('dev')
-          .setJti('j')
-          .setIssuedAt()
-          .setExpirationTime('5m')
-          .sign(key.privateKey),
-      'wrong_issuer',
+      'a token whose payload was changed after signing',
+      () => {
+        const [header, , signature] = handMade().split('.');
+        const forged = b64({ ...goodPayload(), sub: 'admin' });
+        return `${header}.${forged}.${signature}`;
+      },
+      'bad_signature',
     ],
-    ['garbage', () => Promise.resolve('not-a-jwt'), 'malformed_credential'],
-    ['three garbage segments', () => Promise.resolve('a.b.c'), 'malformed_credential'],
-    ['a huge header', () => Promise.resolve(`${'x'.repeat(5000)}.y.z`), 'malformed_credential'],
-  ] as [string, () => Promise<string>, string, string?][])(
-    'refuses %s',
-    async (_, make, reason, env = 'dev') => {
-      expect(await reasonOf(verifyAgentToken(key, await make(), env))).toBe(reason);
-    },
-  );
-});
-
-describe('authenticate', () => {
-  it('binds the token to the agent of the intent', async () => {
-    const cache = new VerifiedTokenCache();
-    const { token } = await signAgentToken(key, claims);
-    const ok = await authenticate(key, cache, { token, agentId: 'bot-1', env: 'dev' });
-    expect(ok).toMatchObject({ ok: true, principal: { agent_id: 'bot-1' } });
-    const theft = await authenticate(key, cache, { token, agentId: 'bot-2', env: 'dev' });
-    expect(theft).toMatchObject({ ok: false, error: { reason: 'agent_mismatch' } });
-  });
-
-  it('refuses an intent with no credential', async () => {
-    const result = await authenticate(key, new VerifiedTokenCache(), {
-      token: undefined,
-      agentId: 'bot-1',
-      env: 'dev',
-    });
-    expect(result).toMatchObject({ ok: false, error: { reason: 'missing_credential' } });
-  });
-});
-
-describe('VerifiedTokenCache', () => {
-  const entry = { sub: 'a', jti: 'j', exp: 1000, scope: [] };
-
-  it('forgets a token once it expired (with the clock tolerance)', () => {
-    const cache = new VerifiedTokenCache();
-    cache.set('t', entry);
-    expect(cache.get('t', 1000)).toEqual(entry);
-    expect(cache.get('t', 1031)).toBeUndefined();
-  });
-
-  it('keeps at most maxEntries, dropping the oldest', () => {
-    const cache = new VerifiedTokenCache(2);
-    cache.set('a', entry);
-    cache.set('b', entry);
-    cache.set('c', entry);
-    expect(cache.size).toBe(2);
-    expect(cache.get('a', 0)).toBeUndefined();
-    expect(cache.get('c', 0)).toEqual(entry);
+    [
+      'an HS256 token keyed with the public key',
+      () => {
+        const input = `${b64({ alg: 'HS256', typ: AGENT_TOKEN_TYPE })}.${b64(goodPayload())}`;
+        const secret = key.publicKey.export({ format: 'der', type: 'spki' });
+        return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+      },
+      'bad_signature',
+    ],
+    [
+      'an unsigned token (alg none)',
+      () => `${b64({ alg: 'none', typ: AGENT_TOKEN_TYPE })}.${b64(goodPayload())}.`,
+      'bad_signature',
+    ],
+    ['a payload that is not JSON', () => signed(goodHeader, 'not json'), 'malformed_credential'],
+    ['garbage', () => 'not-a-jwt', 'malformed_credential'],
+    ['three garbage segments', () => 'a.b.c', 'malformed_credential'],
+    ['binary junk', () => '\u0000\uffff.\u0001.\u0002', 'malformed_credential'],
+    ['a huge credential', () => `${'x'.repeat(100_000)}.y.z`, 'malformed_credential'],
+    ['an empty credential', () => '', 'missing_credential'],
+  ])('refuses %s', async (_, make, reason, env = 'dev') => {
+    expect(await reasonOf(verifyAgentToken(key, await make(), env))).toBe(reason);
   });
 });

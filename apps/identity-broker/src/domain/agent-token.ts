@@ -1,4 +1,5 @@
-import { SignJWT, errors, jwtVerify, type JWTPayload } from 'jose';
+import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import { CredentialError, rejectionOf } from './credential-rejection.js';
 import type { SigningKey } from './signing-key.js';
 
 /** The JWT `typ` of an agent token. */
@@ -41,29 +42,6 @@ export async function signAgentToken(
   return { token, exp };
 }
 
-/** Why a credential was refused: one code per check (DESIGN §6). */
-export type CredentialRejection =
-  | 'missing_credential'
-  | 'malformed_credential'
-  | 'bad_signature'
-  | 'token_expired'
-  | 'token_not_yet_valid'
-  | 'wrong_audience'
-  | 'wrong_issuer'
-  | 'wrong_token_type'
-  | 'agent_mismatch';
-
-/** A refused credential: the reason code and a sentence a person can act on. */
-export class CredentialError extends Error {
-  override readonly name = 'CredentialError';
-  constructor(
-    readonly reason: CredentialRejection,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** The longest token accepted: a real one is a few hundred bytes. */
 const MAX_TOKEN_LENGTH = 4096;
 
@@ -80,7 +58,10 @@ export async function verifyAgentToken(
 ): Promise<AgentClaims> {
   if (token.length === 0) throw new CredentialError('missing_credential', 'no credential was sent');
   if (token.length > MAX_TOKEN_LENGTH || token.split('.').length !== 3) {
-    throw new CredentialError('malformed_credential', 'the credential is not a JWT');
+    throw new CredentialError(
+      'malformed_credential',
+      'the credential is not a JWT: send the token the identity broker issued, as it is',
+    );
   }
   let payload: JWTPayload;
   try {
@@ -94,11 +75,15 @@ export async function verifyAgentToken(
       ...(currentDate ? { currentDate } : {}),
     }));
   } catch (error) {
-    throw credentialErrorOf(error, env);
+    throw rejectionOf(error, env);
   }
   const { sub, jti, exp, scope } = payload;
-  if (typeof sub !== 'string' || typeof jti !== 'string' || typeof exp !== 'number') {
-    throw new CredentialError('malformed_credential', 'the token lacks sub, jti or exp');
+  // jose checks that these are present, not what they are: `sub` and `jti` go into events.
+  if (!nonEmpty(sub) || !nonEmpty(jti) || typeof exp !== 'number') {
+    throw new CredentialError(
+      'malformed_credential',
+      'the token has no usable sub, jti or exp: request a new one from the identity broker',
+    );
   }
   const scopes = Array.isArray(scope)
     ? scope.filter((s): s is string => typeof s === 'string')
@@ -106,34 +91,6 @@ export async function verifyAgentToken(
   return { sub, jti, exp, scope: scopes };
 }
 
-/** Maps jose's errors onto the reason codes. */
-export function credentialErrorOf(error: unknown, env: string): CredentialError {
-  if (error instanceof errors.JWTExpired) {
-    return new CredentialError('token_expired', 'the token has expired: get a new one');
-  }
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    switch (error.claim) {
-      case 'aud':
-        return new CredentialError('wrong_audience', `the token is not for env ${env}`);
-      case 'iss':
-        return new CredentialError('wrong_issuer', 'the token was not issued by this broker');
-      case 'typ':
-        return new CredentialError('wrong_token_type', `the token is not a ${AGENT_TOKEN_TYPE}`);
-      case 'nbf':
-      case 'iat':
-        return new CredentialError('token_not_yet_valid', 'the token is not valid yet');
-      default:
-        return new CredentialError(
-          'malformed_credential',
-          `the token's ${error.claim} claim is invalid`,
-        );
-    }
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new CredentialError('bad_signature', 'the token signature does not verify');
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return new CredentialError('bad_signature', 'the token is not signed with EdDSA');
-  }
-  return new CredentialError('malformed_credential', 'the credential is not a valid JWT');
+function nonEmpty(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
 }

@@ -1,37 +1,63 @@
 import { CLOCK_TOLERANCE_SECONDS, type AgentClaims } from './agent-token.js';
 
+/** How often a full cache looks for expired entries to drop, at most. */
+const SWEEP_INTERVAL_SECONDS = 1;
+
 /**
  * Tokens whose signature and claims were verified, until they expire (DESIGN §11: an agent uses
- * one token for many intents over a few minutes; verify the signature once). Bounded: past
- * `maxEntries` the oldest entry goes. Checks that depend on the intent (the agent in the subject,
- * revocation) still run on every intent.
+ * one token for many intents over a few minutes; verify the signature once). Only tokens that
+ * verified get in, so an attacker cannot fill it with garbage.
+ *
+ * Bounded: a full cache first drops its expired entries (at most once a second, so a cache full
+ * of live tokens does not scan on every insert), then the oldest. An evicted token is simply
+ * verified again. Checks that depend on the intent (the agent in the subject, revocation) are
+ * not cached: they run on every intent.
  */
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, AgentClaims>();
+  private nextSweep = 0;
 
-  constructor(private readonly maxEntries = 10_000) {}
+  constructor(readonly maxEntries = 10_000) {}
 
-  /** The claims of a verified, unexpired token, or `undefined`. */
+  /** The claims of a verified token that has not expired at `nowSeconds`, or `undefined`. */
   get(token: string, nowSeconds = Date.now() / 1000): AgentClaims | undefined {
     const claims = this.entries.get(token);
     if (claims === undefined) return undefined;
-    if (claims.exp + CLOCK_TOLERANCE_SECONDS <= nowSeconds) {
+    if (isExpired(claims, nowSeconds)) {
       this.entries.delete(token);
       return undefined;
     }
     return claims;
   }
 
-  set(token: string, claims: AgentClaims): void {
+  /** Remembers a token that just verified. */
+  set(token: string, claims: AgentClaims, nowSeconds = Date.now() / 1000): void {
     this.entries.delete(token);
+    if (this.entries.size >= this.maxEntries) this.evict(nowSeconds);
     this.entries.set(token, claims);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
   }
 
   get size(): number {
     return this.entries.size;
   }
+
+  private evict(nowSeconds: number): void {
+    if (nowSeconds >= this.nextSweep) {
+      this.nextSweep = nowSeconds + SWEEP_INTERVAL_SECONDS;
+      for (const [token, claims] of this.entries) {
+        if (isExpired(claims, nowSeconds)) this.entries.delete(token);
+      }
+    }
+    // A Map iterates in insertion order: the first key is the oldest entry.
+    while (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done === true) return;
+      this.entries.delete(oldest.value);
+    }
+  }
+}
+
+/** Expired as jose sees it: `exp` is checked with the same clock tolerance. */
+function isExpired(claims: AgentClaims, nowSeconds: number): boolean {
+  return claims.exp + CLOCK_TOLERANCE_SECONDS <= nowSeconds;
 }

@@ -1,10 +1,10 @@
 import { Controller, Inject } from '@nestjs/common';
-import { buildEvent, CREDENTIAL_HEADER, formatMicros, type Envelope } from '@warden/contracts';
+import { buildEvent, formatMicros, type Envelope } from '@warden/contracts';
 import { OnEvent, Outcome, type EventContext } from '@warden/messaging';
 import { SERVICE_CONFIG, SERVICE_LOGGER } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
 import type { IdentityBrokerConfig } from '../config.js';
-import { authenticate } from '../domain/authenticate.js';
+import { authenticate, credentialFromHeaders } from '../domain/authenticate.js';
 import type { SigningKey } from '../domain/signing-key.js';
 import { VerifiedTokenCache } from '../domain/verified-token-cache.js';
 import { SIGNING_KEY } from '../infra/tokens.js';
@@ -33,7 +33,7 @@ export class AuthenticateIntentHandler {
     ctx: EventContext,
   ): Promise<Outcome> {
     const result = await authenticate(this.key, this.cache, {
-      token: ctx.headers[CREDENTIAL_HEADER],
+      token: credentialFromHeaders(ctx.headers),
       agentId: event.agent_id,
       env: this.env,
     });
@@ -54,7 +54,12 @@ export class AuthenticateIntentHandler {
         }),
       );
       this.logger.info(
-        { run_id: event.run_id, intent_id: event.intent_id, reason: result.error.reason },
+        {
+          run_id: event.run_id,
+          intent_id: event.intent_id,
+          agent_id: event.agent_id,
+          reason: result.error.reason,
+        },
         'intent rejected: credential refused',
       );
       return Outcome.processed;

@@ -23,7 +23,7 @@ import {
 } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
 import { ulid } from 'ulid';
-import type { IdentityBrokerConfig } from '../config.js';
+import { DEFAULT_DEV_KEY_SEED, type IdentityBrokerConfig } from '../config.js';
 import { signAgentToken } from '../domain/agent-token.js';
 import type { SigningKey } from '../domain/signing-key.js';
 import { SIGNING_KEY } from '../infra/tokens.js';
@@ -57,7 +57,11 @@ export class TokenApiHandler implements OnApplicationBootstrap, BeforeApplicatio
 
   onApplicationBootstrap(): void {
     this.logger.warn(
-      { kid: this.key.kid },
+      {
+        kid: this.key.kid,
+        // The default seed is public: anyone can then mint tokens this broker accepts.
+        default_seed: this.config.IDENTITY_DEV_KEY_SEED === DEFAULT_DEV_KEY_SEED,
+      },
       'development signing key in use: any agent that asks gets a token (not for production)',
     );
     const subscription = this.nc.subscribe(
