@@ -59,6 +59,7 @@ describe('a governed call across five service processes', () => {
       agents: 10,
       callsPerAgent: 100,
       agentPrefix: 'load',
+      clientSecret: (id) => stack.clientSecret(id),
     });
     expect(outcomes).toHaveLength(1000);
     expect(outcomes.filter((o) => o.status === 'executed')).toHaveLength(1000);
@@ -70,7 +71,12 @@ describe('a governed call across five service processes', () => {
   }, 120_000);
 
   it('denies a tool off the allowlist and an unknown tool, each with its reason, fast', async () => {
-    const warden = await Warden.connect({ servers: nats.url, env, agentId: 'deny-0' });
+    const warden = await Warden.connect({
+      servers: nats.url,
+      env,
+      agentId: 'deny-0',
+      credential: { clientSecret: await stack.clientSecret('deny-0') },
+    });
     try {
       const run = await warden.startRun({});
       for (const [tool, reason] of [
@@ -100,7 +106,12 @@ describe('a governed call across five service processes', () => {
   }, 60_000);
 
   it('makes each governed call one trace across the services (traceparent in every hop)', async () => {
-    const warden = await Warden.connect({ servers: nats.url, env, agentId: 'trace-0' });
+    const warden = await Warden.connect({
+      servers: nats.url,
+      env,
+      agentId: 'trace-0',
+      credential: { clientSecret: await stack.clientSecret('trace-0') },
+    });
     let intentId: string;
     try {
       const run = await warden.startRun({});
@@ -133,7 +144,12 @@ describe('a governed call across five service processes', () => {
     'delivers an outcome to an agent that reconnected %s',
     async (_, pauseMs) => {
       const agentId = `reconnect-${pauseMs}`;
-      const first = await Warden.connect({ servers: nats.url, env, agentId });
+      const first = await Warden.connect({
+        servers: nats.url,
+        env,
+        agentId,
+        credential: { clientSecret: await stack.clientSecret(agentId) },
+      });
       const run = await first.startRun({});
       const intentId = ulid();
       const abandoned = run.call('sleep', { ms: 1000 }, { intentId }).catch((e: unknown) => e);
@@ -146,7 +162,12 @@ describe('a governed call across five service processes', () => {
       expect(await abandoned).toBeInstanceOf(WardenConnectionError);
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
 
-      const second = await Warden.connect({ servers: nats.url, env, agentId });
+      const second = await Warden.connect({
+        servers: nats.url,
+        env,
+        agentId,
+        credential: { clientSecret: await stack.clientSecret(agentId) },
+      });
       try {
         const result = await second.resumeRun(run.runId).call('sleep', { ms: 1000 }, { intentId });
         expect(result).toMatchObject({ intentId, status: 'executed', output: { slept_ms: 1000 } });
@@ -177,6 +198,7 @@ describe('a governed call across five service processes', () => {
         agents: 5,
         callsPerAgent: 60,
         agentPrefix,
+        clientSecret: (id) => stack.clientSecret(id),
         onProgress: (n) => (done = n),
       });
       await waitFor(() => done >= 60, { timeoutMs: 30_000, message: '60 calls done' });
@@ -207,6 +229,7 @@ describe('a governed call across five service processes', () => {
       agents: 10,
       callsPerAgent: 30,
       agentPrefix: 'replicas',
+      clientSecret: (id) => stack.clientSecret(id),
     });
     expect(outcomes.filter((o) => o.status === 'executed')).toHaveLength(300);
     const report = await expectEveryCallGovernedOnce('replicas', 300);

@@ -10,6 +10,7 @@ import {
   waitFor,
   type TestNats,
 } from '@warden/testing';
+import { RejectedError, Warden } from '@warden/sdk';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appMain } from './support/processes.js';
@@ -28,6 +29,8 @@ describe('warden CLI', () => {
     spawnSync(process.execPath, [appMain('cli'), ...args, '--env', env, '--nats', nats.url], {
       encoding: 'utf8',
       timeout: 60_000,
+      // `warden login` stores its token here, not in the home directory of whoever runs the tests.
+      env: { ...process.env, WARDEN_CREDENTIALS_FILE: `${dir}/credentials.json` },
     });
 
   beforeAll(async () => {
@@ -90,7 +93,7 @@ describe('warden CLI', () => {
   });
 
   it('runs the demo agent again against the running stack, with --json for scripts', () => {
-    const result = warden('demo', '--agent', 'second-demo', '--json');
+    const result = warden('demo', '--agent', 'second-demo', '--state', dir, '--json');
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout) as { calls: { tool: string; status: string }[] };
     expect(report.calls.map((call) => `${call.tool}:${call.status}`)).toEqual([
@@ -100,6 +103,58 @@ describe('warden CLI', () => {
       'fail:denied',
       'payments.refund:denied',
     ]);
+  });
+
+  it('prints how to log in as the bootstrap admin, and that works', () => {
+    const hint = /Admin: npm run warden -- login --user admin --secret-file (\S+)/.exec(upOutput);
+    expect(hint).not.toBeNull();
+    const login = warden('login', '--user', 'admin', '--secret-file', hint?.[1] ?? '');
+    expect(login.status, login.stderr).toBe(0);
+    expect(login.stdout).toMatch(/Logged in as admin/);
+  });
+
+  it('registers an agent, shows it, and suspends it: its next call is rejected at identity', async () => {
+    const refused = warden('agents', 'register', 'Bad.Id', '--owner', 'admin', '--domain', 'x');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/must be 1-64 characters/);
+
+    const registered = warden(
+      'agents',
+      'register',
+      'cli-bot',
+      '--owner',
+      'admin',
+      '--domain',
+      'support',
+      '--json',
+    );
+    expect(registered.status, registered.stderr).toBe(0);
+    const { client_secret: clientSecret } = JSON.parse(registered.stdout) as {
+      client_secret: string;
+    };
+    expect(clientSecret).toMatch(/^wsec_/);
+
+    const agent = await Warden.connect({
+      servers: nats.url,
+      env,
+      agentId: 'cli-bot',
+      credential: { clientSecret },
+    });
+    try {
+      const run = await agent.startRun({});
+      await expect(run.call('echo', { n: 1 })).resolves.toMatchObject({ status: 'executed' });
+
+      const suspended = warden('agents', 'suspend', 'cli-bot', '--reason', 'e2e');
+      expect(suspended.status, suspended.stderr).toBe(0);
+      const list = warden('agents', 'list');
+      expect(list.stdout).toMatch(/cli-bot.*suspended/);
+
+      const error: unknown = await run.call('echo', { n: 2 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RejectedError);
+      expect(error).toMatchObject({ stage: 'identity', reason: 'agent_suspended' });
+    } finally {
+      await agent.close();
+    }
   });
 
   it('answers a read with a table, and --json for scripts', async () => {

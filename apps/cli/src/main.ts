@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
+import { agentsCommand } from './commands/agents.command.js';
 import { auditCommand } from './commands/audit.command.js';
 import { demoCommand } from './commands/demo.command.js';
+import { humansCommand } from './commands/humans.command.js';
+import { keysCommand } from './commands/keys.command.js';
+import { natsCommand } from './commands/nats.command.js';
+import { loginCommand, logoutCommand } from './commands/login.command.js';
+import { revokeCommand } from './commands/revoke.command.js';
 import { serveCommand } from './commands/serve.command.js';
 import { upCommand } from './commands/up.command.js';
 import { CliError } from './output.js';
@@ -17,7 +23,14 @@ const program = new Command('warden')
   .addCommand(upCommand())
   .addCommand(auditCommand())
   .addCommand(demoCommand())
-  .addCommand(serveCommand());
+  .addCommand(serveCommand())
+  .addCommand(loginCommand())
+  .addCommand(logoutCommand())
+  .addCommand(agentsCommand())
+  .addCommand(humansCommand())
+  .addCommand(revokeCommand())
+  .addCommand(keysCommand())
+  .addCommand(natsCommand());
 
 try {
   await program.parseAsync(process.argv);

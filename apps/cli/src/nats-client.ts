@@ -1,5 +1,5 @@
 import { connectNats, MessagingError } from '@warden/messaging';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { apiReply, type ApiError } from '@warden/contracts';
 import type { z } from 'zod';
 import { CliError } from './output.js';
@@ -34,12 +34,17 @@ export async function callApi<R extends z.ZodType>(
     service: string;
     env: string;
     hint?: (code: string) => string | undefined;
+    /** Request headers, e.g. the human token in `Warden-Credential` for admin APIs. */
+    headers?: Readonly<Record<string, string>>;
   },
 ): Promise<z.infer<R>> {
   let message;
   try {
+    const headers = options.headers === undefined ? undefined : natsHeaders();
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers?.set(name, value);
     message = await nc.request(subject, JSON.stringify(body), {
       timeout: options.timeoutMs ?? 30_000,
+      ...(headers === undefined ? {} : { headers }),
     });
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);

@@ -1,21 +1,14 @@
 import { Module } from '@nestjs/common';
-import { SERVICE_CONFIG } from '@warden/service';
-import type { IdentityBrokerConfig } from './config.js';
-import { devSigningKey } from './domain/signing-key.js';
-import { AuthenticateIntentHandler } from './handlers/authenticate-intent.handler.js';
-import { TokenApiHandler } from './handlers/token-api.handler.js';
-import { SIGNING_KEY } from './infra/tokens.js';
+import { credentialControllers, credentialProviders } from './credentials/index.js';
+import { registryControllers, registryProviders } from './registry/index.js';
 
-/** Identity broker: who is this agent? Tokens out, intents authenticated. (DESIGN §2 step 2, §6) */
+/**
+ * Identity broker: who is this agent? (DESIGN §2 step 2, §6). Two halves meet only through the
+ * ports in ports.ts: the registry (agents, humans) and the credentials (keys, tokens,
+ * revocations, the authentication stage).
+ */
 @Module({
-  controllers: [AuthenticateIntentHandler],
-  providers: [
-    {
-      provide: SIGNING_KEY,
-      inject: [SERVICE_CONFIG],
-      useFactory: (config: IdentityBrokerConfig) => devSigningKey(config.IDENTITY_DEV_KEY_SEED),
-    },
-    TokenApiHandler,
-  ],
+  controllers: [...registryControllers, ...credentialControllers],
+  providers: [...registryProviders, ...credentialProviders],
 })
 export class IdentityBrokerModule {}

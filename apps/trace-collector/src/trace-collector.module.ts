@@ -8,7 +8,12 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import { openEventStore, type EventStore } from '@warden/event-store';
 import { connectNats, provisionEnv } from '@warden/messaging';
-import { ReadinessRegistry, SERVICE_CONFIG, SERVICE_LOGGER } from '@warden/service';
+import {
+  ReadinessRegistry,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
+  serviceConnectOptions,
+} from '@warden/service';
 import type { Logger } from '@warden/telemetry';
 import type { CollectorConfig } from './config.js';
 import { AuditApiHandler } from './handlers/audit-api.handler.js';
@@ -81,7 +86,7 @@ class CollectorLifecycle
       provide: NATS,
       inject: [SERVICE_CONFIG],
       useFactory: (config: CollectorConfig) =>
-        connectNats({ servers: config.NATS_URL, name: 'trace-collector' }),
+        connectNats(serviceConnectOptions('trace-collector', config.NATS_URL, config.NATS_CREDS)),
     },
     {
       provide: EVENT_STORE,

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import {
   connect,
+  credsAuthenticator,
   errors,
   type NatsConnection,
   type NodeConnectionOptions,
@@ -14,6 +16,11 @@ export type ConnectNatsOptions = Omit<NodeConnectionOptions, 'servers' | 'name'>
   name: string;
   /** Fail when the server has JetStream disabled. Default `true`: every Warden process needs it. */
   requireJetStream?: boolean;
+  /**
+   * A NATS `.creds` file (user JWT + seed) for a server with scoped access (deploy/nats). The
+   * file is read once here; its seed signs the server's nonce and never leaves the process.
+   */
+  credsFile?: string;
 };
 
 /**
@@ -22,8 +29,21 @@ export type ConnectNatsOptions = Omit<NodeConnectionOptions, 'servers' | 'name'>
  * {@link MessagingError} `nats_unreachable` that names the URL tried and what to do.
  */
 export async function connectNats(options: ConnectNatsOptions): Promise<NatsConnection> {
-  const { requireJetStream = true, ...connectOptions } = options;
+  const { requireJetStream = true, credsFile, ...connectOptions } = options;
   const servers = Array.isArray(options.servers) ? options.servers : [options.servers];
+  if (credsFile !== undefined) {
+    let creds: Uint8Array;
+    try {
+      creds = readFileSync(credsFile);
+    } catch (error) {
+      throw new MessagingError(
+        'invalid_config',
+        `cannot read the NATS credentials file ${credsFile}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    connectOptions.authenticator = credsAuthenticator(creds);
+  }
   let nc: NatsConnection;
   try {
     // noAsyncTraces: nats.js otherwise builds an Error (a stack trace) for every request and

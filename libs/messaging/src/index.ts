@@ -4,6 +4,13 @@
  * consume them one by one with outcomes (ack / nak / dead letter) or in batches (the trace
  * collector), compare-and-set on KV, and a NestJS transport with `@OnEvent(type)` handlers.
  */
+export {
+  ApiFailure,
+  ApiServer,
+  headerOf,
+  type ApiOp,
+  type ApiRequestContext,
+} from './api-server.js';
 export { connectNats, type ConnectNatsOptions } from './connect.js';
 export {
   consumeBatches,

@@ -104,7 +104,13 @@ export type WardenConnectionErrorCode =
   | 'nats_rejected'
   /** NATS answered, but no identity broker (Warden is not running for this env). */
   | 'no_identity_broker'
-  /** The identity broker answered but gave no token (unknown or suspended agent…). */
+  /** The broker does not know the agent, or the secret or assertion is wrong (same answer for both). */
+  | 'invalid_client'
+  /** The agent is suspended: an operator must resume it. */
+  | 'agent_suspended'
+  /** The agent is retired: it gets no more tokens. */
+  | 'agent_retired'
+  /** The identity broker answered but gave no token, for another reason (its message says). */
   | 'credential_refused'
   /** The env has no event stream (Warden was never started for it). */
   | 'env_not_provisioned'

@@ -15,6 +15,7 @@ export {
 } from './errors.js';
 export type { CallResult } from './outcome.js';
 export { Run, type CallOptions, type EndRunOptions } from './run.js';
+export type { AgentCredential } from './token-source.js';
 export {
   SDK_VERSION,
   Warden,

@@ -1,8 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { formatMicros } from '@warden/contracts';
+import { formatMicros, TokenRequest } from '@warden/contracts';
+import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { WardenConnectionError } from './errors.js';
-import { parseTimestampMs, TokenSource, tokenState } from './token-source.js';
+import { parseTimestampMs, TokenSource, tokenState, type AgentCredential } from './token-source.js';
 
 describe('tokenState', () => {
   // Issued at 0, expires at 1000: refresh below 200 left, unusable below 50 left.
@@ -37,14 +39,19 @@ describe('parseTimestampMs', () => {
 });
 
 /** A NATS connection whose `request` plays the identity broker, and a clock the test moves. */
-function fakeBroker(ttlMs: number, answer?: (n: number) => unknown) {
+function fakeBroker(
+  ttlMs: number,
+  answer?: (n: number) => unknown,
+  credential: AgentCredential = { clientSecret: 's3cret' },
+) {
   let now = 1_000_000;
   let requests = 0;
+  const bodies: TokenRequest[] = [];
   const nc = {
     request: (subject: string, body: string) => {
       requests++;
       expect(subject).toBe('warden.dev.api.identity.token');
-      expect(JSON.parse(body)).toEqual({ agent_id: 'bot' });
+      bodies.push(TokenRequest.parse(JSON.parse(body)));
       const reply = answer?.(requests) ?? {
         ok: true,
         result: {
@@ -57,9 +64,10 @@ function fakeBroker(ttlMs: number, answer?: (n: number) => unknown) {
       return Promise.resolve({ json: () => reply });
     },
   } as unknown as NatsConnection;
-  const tokens = new TokenSource(nc, 'dev', 'bot', () => now);
+  const tokens = new TokenSource(nc, 'dev', 'bot', credential, () => now);
   return {
     tokens,
+    bodies,
     requests: () => requests,
     advance: (ms: number) => (now += ms),
   };
@@ -69,6 +77,9 @@ describe('TokenSource', () => {
   it('fetches a token once and reuses it while it is fresh', async () => {
     const broker = fakeBroker(100_000);
     expect(await broker.tokens.token()).toBe('t-1');
+    expect(broker.bodies).toEqual([
+      { grant: 'client_secret', agent_id: 'bot', client_secret: 's3cret' },
+    ]);
     broker.advance(79_000);
     expect(await broker.tokens.token()).toBe('t-1');
     expect(broker.requests()).toBe(1);
@@ -116,14 +127,51 @@ describe('TokenSource', () => {
     expect((error as Error).message).toMatch(/env "dev".*npm start.*warden up --env dev/);
   });
 
+  it('signs a fresh assertion with the agent’s private key for each request', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    for (const key of [privateKey, privateKey.export({ format: 'jwk' })]) {
+      const broker = fakeBroker(100_000, undefined, { privateKey: key, kid: 'k1' });
+      await broker.tokens.token();
+      broker.advance(96_000);
+      await broker.tokens.token();
+      const assertions = broker.bodies.map((body) =>
+        body.grant === 'private_key_jwt' ? body.assertion : '',
+      );
+      expect(assertions).toHaveLength(2);
+      const jtis = [];
+      for (const assertion of assertions) {
+        expect(decodeProtectedHeader(assertion)).toEqual({ alg: 'EdDSA', kid: 'k1' });
+        const { payload } = await jwtVerify(assertion, publicKey, {
+          issuer: 'bot',
+          subject: 'bot',
+          audience: 'warden-identity-broker:dev',
+          // The fake clock is in 1970.
+          currentDate: new Date(1_000_000),
+        });
+        expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBeLessThanOrEqual(300);
+        jtis.push(payload.jti);
+      }
+      expect(new Set(jtis).size).toBe(2);
+    }
+  });
+
+  it('says which refusal it was: unknown agent or wrong secret, suspended, retired', async () => {
+    for (const code of ['invalid_client', 'agent_suspended', 'agent_retired']) {
+      const broker = fakeBroker(100_000, () => ({ ok: false, error: { code, message: 'no' } }));
+      await expect(broker.tokens.token()).rejects.toMatchObject({ code });
+    }
+  });
+
   it('reports a refusal with the broker’s reason, never the request', async () => {
     const broker = fakeBroker(100_000, () => ({
       ok: false,
-      error: { code: 'agent_suspended', message: 'agent bot is suspended' },
+      error: { code: 'quota', message: 'too many tokens' },
     }));
-    await expect(broker.tokens.token()).rejects.toMatchObject({
+    const error = await broker.tokens.token().catch((e: unknown) => e);
+    expect(error).toMatchObject({
       code: 'credential_refused',
-      message: expect.stringContaining('agent bot is suspended (agent_suspended)') as unknown,
+      message: expect.stringContaining('too many tokens (quota)') as unknown,
     });
+    expect((error as Error).message).not.toContain('s3cret');
   });
 });

@@ -1,6 +1,34 @@
+import type { KeyObject } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { subjects, TokenReply } from '@warden/contracts';
-import { WardenConnectionError } from './errors.js';
+import { subjects, TokenReply, type TokenRequest } from '@warden/contracts';
+import { importJWK, SignJWT, type CryptoKey as JoseCryptoKey, type JWK } from 'jose';
+import { ulid } from 'ulid';
+import { WardenConnectionError, type WardenConnectionErrorCode } from './errors.js';
+
+/**
+ * How an agent proves who it is to the identity broker: the client secret it was given at
+ * registration, or the private key whose public half it registered (the key never leaves the
+ * process: each token request carries a fresh assertion signed with it).
+ */
+export type AgentCredential =
+  | { readonly clientSecret: string }
+  | {
+      /** An Ed25519 private key: a `KeyObject`, or a private JWK (`kty: OKP`, `crv: Ed25519`, `d`, `x`). */
+      readonly privateKey: KeyObject | JWK;
+      /** The registered key's id, sent in the assertion's header when given. */
+      readonly kid?: string;
+    };
+
+/** How long an assertion lives: it is used at once, and the broker accepts at most 5 minutes. */
+const ASSERTION_TTL_SECONDS = 60;
+
+/** Broker refusals that get their own {@link WardenConnectionErrorCode}; others are `credential_refused`. */
+const REFUSAL_CODES: Partial<Record<string, WardenConnectionErrorCode>> = {
+  invalid_client: 'invalid_client',
+  invalid_grant: 'invalid_client',
+  agent_suspended: 'agent_suspended',
+  agent_retired: 'agent_retired',
+};
 
 /** Refresh once less than this share of a token's lifetime is left. */
 const REFRESH_AT_REMAINING = 0.2;
@@ -43,17 +71,20 @@ interface Held {
 
 /**
  * The agent's short-lived credential: fetched from the identity broker
- * (`warden.<env>.api.identity.token`) and replaced before it runs out. The token is only ever put
- * in the `Warden-Credential` header of a proposal; it is never logged or put in an error.
+ * (`warden.<env>.api.identity.token`) with the agent's client secret or a signed assertion, and
+ * replaced before it runs out. The token is only ever put in the `Warden-Credential` header of a
+ * proposal; neither it nor the secret is ever logged or put in an error.
  */
 export class TokenSource {
   private held: Held | undefined;
   private fetching: Promise<string> | undefined;
+  private signingKey: Promise<KeyObject | JoseCryptoKey> | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly env: string,
     private readonly agentId: string,
+    private readonly credential: AgentCredential,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -82,9 +113,14 @@ export class TokenSource {
 
   private async fetch(): Promise<string> {
     const subject = subjects.api(this.env, 'identity', 'token');
+    // Awaited only for an assertion: a secret's request leaves in the same tick.
+    const request =
+      'clientSecret' in this.credential
+        ? this.secretRequest(this.credential.clientSecret)
+        : await this.assertionRequest(this.credential);
     let body: unknown;
     try {
-      const reply = await this.nc.request(subject, JSON.stringify({ agent_id: this.agentId }), {
+      const reply = await this.nc.request(subject, JSON.stringify(request), {
         timeout: TOKEN_REQUEST_TIMEOUT_MS,
       });
       body = reply.json();
@@ -106,7 +142,7 @@ export class TokenSource {
     }
     if (!reply.data.ok) {
       throw new WardenConnectionError(
-        'credential_refused',
+        REFUSAL_CODES[reply.data.error.code] ?? 'credential_refused',
         `the identity broker of env "${this.env}" refused a token for agent ${this.agentId}: ${reply.data.error.message} (${reply.data.error.code})`,
       );
     }
@@ -114,4 +150,43 @@ export class TokenSource {
     this.held = { token, issuedAt: this.clock(), expiresAt: parseTimestampMs(expiresAt) };
     return token;
   }
+
+  private secretRequest(clientSecret: string): TokenRequest {
+    return { grant: 'client_secret', agent_id: this.agentId, client_secret: clientSecret };
+  }
+
+  /** A token request with a fresh assertion (a new `jti` each time: the broker takes each once). */
+  private async assertionRequest(
+    credential: Extract<AgentCredential, { privateKey: unknown }>,
+  ): Promise<TokenRequest> {
+    this.signingKey ??= isKeyObject(credential.privateKey)
+      ? Promise.resolve(credential.privateKey)
+      : (importJWK(credential.privateKey, 'EdDSA') as Promise<JoseCryptoKey>);
+    const key = await this.signingKey.catch((error: unknown) => {
+      this.signingKey = undefined;
+      throw new WardenConnectionError(
+        'invalid_options',
+        'credential.privateKey is not an Ed25519 private key (a KeyObject or a private JWK)',
+        { cause: error },
+      );
+    });
+    const now = Math.floor(this.clock() / 1000);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({
+        alg: 'EdDSA',
+        ...(credential.kid === undefined ? {} : { kid: credential.kid }),
+      })
+      .setIssuer(this.agentId)
+      .setSubject(this.agentId)
+      .setAudience(`warden-identity-broker:${this.env}`)
+      .setJti(ulid())
+      .setIssuedAt(now)
+      .setExpirationTime(now + ASSERTION_TTL_SECONDS)
+      .sign(key);
+    return { grant: 'private_key_jwt', assertion };
+  }
+}
+
+function isKeyObject(key: KeyObject | JWK): key is KeyObject {
+  return typeof (key as Partial<KeyObject>).export === 'function';
 }

@@ -9,7 +9,7 @@ import { ConnectionWatch } from './connection-watch.js';
 import { WardenConnectionError } from './errors.js';
 import { OutcomeListener } from './outcome-listener.js';
 import { Run, type RunContext } from './run.js';
-import { TokenSource } from './token-source.js';
+import { TokenSource, type AgentCredential } from './token-source.js';
 
 /** The SDK's version, stamped on the events it publishes. */
 export const SDK_VERSION = '0.1.0';
@@ -27,6 +27,11 @@ export interface WardenOptions {
   env: string;
   /** This agent's id, as registered (a subject token: `triage-bot`). */
   agentId: string;
+  /**
+   * How the agent proves who it is: `{ clientSecret }` (shown once at registration), or
+   * `{ privateKey, kid? }` for an agent registered with a public key. Never logged.
+   */
+  credential: AgentCredential;
   /** A name for this client in events (`producer.instance`). Default `<host>-<pid>`. */
   name?: string;
   /** How long `run.call` waits for an outcome by default, in ms. Default 30,000. */
@@ -56,7 +61,12 @@ export interface ResumeRunOptions {
  * proposes actions, and receives their outcomes.
  *
  * @example
- * const warden = await Warden.connect({ servers: 'nats://127.0.0.1:4222', env: 'dev', agentId: 'triage-bot' });
+ * const warden = await Warden.connect({
+ *   servers: 'nats://127.0.0.1:4222',
+ *   env: 'dev',
+ *   agentId: 'triage-bot',
+ *   credential: { clientSecret: process.env.WARDEN_CLIENT_SECRET ?? '' },
+ * });
  * const run = await warden.startRun({ workflow: 'support-triage' });
  * const { output } = await run.call('echo', { text: 'hello' });
  * await run.end({ status: 'succeeded' });
@@ -93,7 +103,7 @@ export class Warden {
       throw new WardenConnectionError(code, message, { cause: error });
     }
     try {
-      const tokens = new TokenSource(nc, env, agentId);
+      const tokens = new TokenSource(nc, env, agentId, options.credential);
       await tokens.token();
       const outcomes = await OutcomeListener.start(nc, env, agentId).catch((error: unknown) => {
         if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
@@ -222,6 +232,12 @@ function checkOptions(options: WardenOptions): void {
       );
     }
   }
+  if (!isCredential(options.credential)) {
+    throw new WardenConnectionError(
+      'invalid_options',
+      'credential must be { clientSecret } or { privateKey, kid? }: the agent’s registered credential',
+    );
+  }
   const { callTimeoutMs } = options;
   if (callTimeoutMs !== undefined && (!(callTimeoutMs > 0) || !Number.isFinite(callTimeoutMs))) {
     throw new WardenConnectionError(
@@ -229,6 +245,13 @@ function checkOptions(options: WardenOptions): void {
       `callTimeoutMs must be a positive number of milliseconds, got ${callTimeoutMs}`,
     );
   }
+}
+
+function isCredential(value: unknown): value is AgentCredential {
+  if (typeof value !== 'object' || value === null) return false;
+  const { clientSecret, privateKey } = value as { clientSecret?: unknown; privateKey?: unknown };
+  if (typeof clientSecret === 'string') return clientSecret.length > 0;
+  return typeof privateKey === 'object' && privateKey !== null;
 }
 
 function checkToken(field: string, value: string): void {

@@ -4,10 +4,15 @@ import {
   CREDENTIAL_HEADER,
   formatMicros,
   subjects,
+  TokenRequest,
   type Envelope,
 } from '@warden/contracts';
+import { decodeJwt } from 'jose';
 import { consumeEvents, Outcome, type EventContext } from '@warden/messaging';
 import { sleep } from '@warden/testing';
+
+/** The client secret the fake token API accepts from any agent. */
+export const FAKE_CLIENT_SECRET = 'wsec_fake-mesh-secret';
 
 /** Options of {@link startFakeMesh}. */
 export interface FakeMeshOptions {
@@ -76,7 +81,28 @@ export async function startFakeMesh(
   const tokenApi: Subscription = nc.subscribe(subjects.api(env, 'identity', 'token'), {
     callback: (error, message) => {
       if (error) return;
-      const { agent_id: agentId } = message.json<{ agent_id: string }>();
+      const request = TokenRequest.safeParse(message.json());
+      // The fake broker knows every agent, with the secret FAKE_CLIENT_SECRET; an assertion is
+      // taken at its word (the real checks are the identity broker's tests).
+      const agentId = !request.success
+        ? undefined
+        : request.data.grant === 'client_secret'
+          ? request.data.client_secret === FAKE_CLIENT_SECRET
+            ? request.data.agent_id
+            : undefined
+          : decodeJwt(request.data.assertion).sub;
+      if (agentId === undefined) {
+        message.respond(
+          JSON.stringify({
+            ok: false,
+            error: {
+              code: 'invalid_client',
+              message: 'unknown agent, or a wrong client secret or assertion',
+            },
+          }),
+        );
+        return;
+      }
       const ttlMs = options.tokenTtlMs?.(agentId) ?? 300_000;
       issued++;
       message.respond(

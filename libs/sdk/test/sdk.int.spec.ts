@@ -23,7 +23,9 @@ import {
   WardenCallError,
   WardenConnectionError,
 } from '../src/index.js';
-import { startFakeMesh, type FakeMesh } from './fake-mesh.js';
+import { FAKE_CLIENT_SECRET, startFakeMesh, type FakeMesh } from './fake-mesh.js';
+
+const credential = { clientSecret: FAKE_CLIENT_SECRET };
 
 /**
  * The SDK against a real NATS server, with the services played by a fake mesh (a token API and
@@ -56,6 +58,7 @@ describe('@warden/sdk against a running NATS', () => {
       servers: nats.url,
       env,
       agentId,
+      credential,
       name: 'sdk-int-test',
       ...(callTimeoutMs === undefined ? {} : { callTimeoutMs }),
     });
@@ -356,6 +359,7 @@ describe('@warden/sdk against a running NATS', () => {
       servers: 'nats://127.0.0.1:1',
       env,
       agentId: 'a',
+      credential,
     }).catch((e: unknown) => e);
     expect(noNats).toMatchObject({ name: 'WardenConnectionError', code: 'nats_unreachable' });
     expect((noNats as Error).message).toContain('nats://127.0.0.1:1');
@@ -364,6 +368,7 @@ describe('@warden/sdk against a running NATS', () => {
       servers: nats.url,
       env: 'nobody-here',
       agentId: 'a',
+      credential,
     }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(WardenConnectionError);
     expect(unknown).toMatchObject({ code: 'no_identity_broker' });
@@ -384,16 +389,39 @@ describe('@warden/sdk against a running NATS', () => {
       },
     });
     try {
-      const error = await Warden.connect({ servers: nats.url, env: bare, agentId: 'a' }).catch(
-        (e: unknown) => e,
-      );
+      const error = await Warden.connect({
+        servers: nats.url,
+        env: bare,
+        agentId: 'a',
+        credential,
+      }).catch((e: unknown) => e);
       expect(error).toMatchObject({ name: 'WardenConnectionError', code: 'env_not_provisioned' });
     } finally {
       broker.unsubscribe();
     }
 
     await expect(
-      Warden.connect({ servers: nats.url, env, agentId: 'Not.A.Token' }),
+      Warden.connect({ servers: nats.url, env, agentId: 'Not.A.Token', credential }),
+    ).rejects.toMatchObject({ code: 'invalid_options' });
+  });
+
+  it('says the broker refused the credential, never quoting it', async () => {
+    const secret = 'wsec_not-the-right-one';
+    const error = await Warden.connect({
+      servers: nats.url,
+      env,
+      agentId: 'agent-wrong',
+      credential: { clientSecret: secret },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'WardenConnectionError', code: 'invalid_client' });
+    expect((error as Error).message).not.toContain(secret);
+    await expect(
+      Warden.connect({
+        servers: nats.url,
+        env,
+        agentId: 'agent-wrong',
+        credential: {} as { clientSecret: string },
+      }),
     ).rejects.toMatchObject({ code: 'invalid_options' });
   });
 });
@@ -426,7 +454,7 @@ describe('@warden/sdk across a NATS server restart', () => {
 
   it('delivers the outcome of a call in flight, and of every call after it', async () => {
     const agentId = 'agent-restart';
-    const warden = await Warden.connect({ servers: server.url, env, agentId });
+    const warden = await Warden.connect({ servers: server.url, env, agentId, credential });
     try {
       const run = await warden.startRun({});
       // No outcome seen yet by this client: its reader resumes from its start position.
@@ -445,7 +473,12 @@ describe('@warden/sdk across a NATS server restart', () => {
   }, 30_000);
 
   it('proposes a call made while the server is down once it is back', async () => {
-    const warden = await Warden.connect({ servers: server.url, env, agentId: 'agent-down' });
+    const warden = await Warden.connect({
+      servers: server.url,
+      env,
+      agentId: 'agent-down',
+      credential,
+    });
     try {
       const run = await warden.startRun({});
       await run.call('echo', { n: 0 });
@@ -460,7 +493,12 @@ describe('@warden/sdk across a NATS server restart', () => {
   }, 30_000);
 
   it('closes in well under a second while the server is down', async () => {
-    const warden = await Warden.connect({ servers: server.url, env, agentId: 'agent-gone' });
+    const warden = await Warden.connect({
+      servers: server.url,
+      env,
+      agentId: 'agent-gone',
+      credential,
+    });
     const run = await warden.startRun({});
     const waiting = run.call('never', {}).catch((e: unknown) => e);
     await waitFor(async () => (await proposals('agent-gone')) === 1);

@@ -44,6 +44,15 @@ export const NatsUrlVar = withExample(
   DEFAULT_NATS_URL,
 ).default(DEFAULT_NATS_URL);
 
+/**
+ * `NATS_CREDS`: the service's own `.creds` file on a NATS server with scoped access
+ * (`warden nats setup`, deploy/nats). Unset: connect without credentials (a local dev server).
+ */
+export const NatsCredsVar = withExample(
+  z.string().min(1),
+  'deploy/nats/generated/creds/policy-decision.creds',
+).optional();
+
 /** `HTTP_PORT`: where `/healthz`, `/readyz` (and any HTTP API) are served; `0` picks a free port. */
 export const HttpPortVar = withExample(
   z
@@ -72,6 +81,7 @@ export const LogLevelVar = withExample(
 export const baseEnv = {
   WARDEN_ENV: WardenEnvVar,
   NATS_URL: NatsUrlVar,
+  NATS_CREDS: NatsCredsVar,
   HTTP_PORT: HttpPortVar,
   LOG_LEVEL: LogLevelVar,
 };

@@ -15,6 +15,7 @@ import {
 import type { HealthModuleOptions } from './health.module.js';
 import { trackShutdownHooks } from './lifecycle-tracker.js';
 import { ReadinessRegistry } from './readiness-registry.js';
+import { serviceConnectOptions } from './nats-connect-options.js';
 import { isConfigError } from './service.errors.js';
 import { type ServiceInfo, ServiceHostModule } from './service-host.module.js';
 import {
@@ -46,6 +47,8 @@ export interface ServiceProcessConfig {
   LOG_LEVEL?: LogLevel;
   /** Needed by a service with `events`. */
   NATS_URL?: string;
+  /** The service's `.creds` file on a server with scoped access (deploy/nats). */
+  NATS_CREDS?: string | undefined;
   /** Consumer settings of a service with `events` (see `eventConsumerEnv`). */
   EVENT_ACK_WAIT_MS?: number;
   EVENT_MAX_DELIVER?: number;
@@ -272,7 +275,7 @@ async function connectForEvents(
       `${name}: a service with events needs NATS_URL and WARDEN_ENV in its config`,
     );
   }
-  return connectNats({ servers: config.NATS_URL.split(','), name });
+  return connectNats(serviceConnectOptions(name, config.NATS_URL, config.NATS_CREDS));
 }
 
 /** Consumes the module's `@OnEvent` handlers through a JetStream transport on `nc`. */

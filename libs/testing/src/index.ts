@@ -18,3 +18,10 @@ export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
 export { auditSql } from './audit-sql.js';
 export { proposedEvent, TEST_PRODUCER, type ProposedEventOptions } from './events.js';
 export { eventsOfType, readStream, type StreamMessage } from './stream.js';
+export {
+  adminToken,
+  identityTestEnv,
+  registerAgents,
+  TEST_ADMIN_SECRET,
+  TEST_IDENTITY_MASTER_KEY,
+} from './identity.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { removeEnv } from '@warden/messaging';
 import { Warden, type Run } from '@warden/sdk';
-import { getFreePort } from '@warden/testing';
+import { getFreePort, identityTestEnv, registerAgents } from '@warden/testing';
 import { now, percentiles, type Percentiles } from './stats.js';
 
 /** One mode of the governed-call bench: the whole mesh, measured from the agent's side. */
@@ -40,8 +40,10 @@ export async function measureGoverned(
   const stack = await startStack(env, natsUrl, dataDir, options.mode === 'split');
   const clients: Client[] = [];
   try {
-    for (let i = 0; i < options.clients; i++) {
-      clients.push(await Client.connect(natsUrl, env, `bench-agent-${i}`));
+    const agentIds = Array.from({ length: options.clients }, (_, i) => `bench-agent-${i}`);
+    const secrets = await registerAgents(nc, env, agentIds);
+    for (const [agentId, clientSecret] of secrets) {
+      clients.push(await Client.connect(natsUrl, env, agentId, clientSecret));
     }
     // Warm-up: JIT, consumers, KV buckets.
     await Promise.all(
@@ -77,8 +79,15 @@ class Client {
 
   private constructor(private readonly warden: Warden) {}
 
-  static async connect(natsUrl: string, env: string, agentId: string): Promise<Client> {
-    return new Client(await Warden.connect({ servers: natsUrl, env, agentId }));
+  static async connect(
+    natsUrl: string,
+    env: string,
+    agentId: string,
+    clientSecret: string,
+  ): Promise<Client> {
+    return new Client(
+      await Warden.connect({ servers: natsUrl, env, agentId, credential: { clientSecret } }),
+    );
   }
 
   /** One governed no-op call; resolves to its latency in ms. */
@@ -172,7 +181,10 @@ async function startStack(
       String(base),
       ...(split ? ['--split'] : []),
     ],
-    { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] },
+    {
+      env: { ...process.env, ...identityTestEnv(), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
   );
   const urls = Array.from({ length: SERVICES }, (_, i) => `http://127.0.0.1:${base + i}`);
   for (let attempt = 0; ; attempt++) {

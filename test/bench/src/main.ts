@@ -5,10 +5,11 @@ import { connectNats } from '@warden/messaging';
 import { benchRedaction } from '@warden/redaction/bench';
 import Table from 'cli-table3';
 import { measureGoverned } from './governed.scenario.js';
+import { measureIdentity } from './identity.scenario.js';
 import { measureIngest } from './ingest.scenario.js';
 import { measureTransportFloor } from './transport.scenario.js';
 
-const SCENARIOS = ['transport', 'redaction', 'ingest', 'governed'] as const;
+const SCENARIOS = ['transport', 'redaction', 'identity', 'ingest', 'governed'] as const;
 const MODES = ['in-process', 'split'] as const;
 
 const { values } = parseArgs({
@@ -26,11 +27,12 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    `npm run bench -- [--scenario transport|redaction|ingest|governed]... [--events N] [--nats URL]\n` +
+    `npm run bench -- [--scenario transport|redaction|identity|ingest|governed]... [--events N] [--nats URL]\n` +
       `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]...\n\n` +
       `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
       `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
       `  redaction  µs per event redacted (clean and dirty)\n` +
+      `  identity   authentication stage in-process: verifications/s and p99, new token vs cached\n` +
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
       `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
       `             calling the no-op tool; paced at --rate calls/s, then saturated for --calls\n`,
@@ -89,6 +91,26 @@ if (chosen.includes('redaction')) {
     ['redaction', 'clean event (~660 B)', `${redaction.cleanMicros.toFixed(1)} µs`],
     ['redaction', 'dirty event (~790 B, 5 findings)', `${redaction.dirtyMicros.toFixed(1)} µs`],
   );
+}
+
+if (chosen.includes('identity')) {
+  process.stderr.write('measuring the authentication stage in-process...\n');
+  const identity = await measureIdentity(Math.min(total, 100_000));
+  results.identity = identity;
+  for (const [path, label] of [
+    ['cold', 'new token (signature verified)'],
+    ['warm', 'cached token (revocation + status checked)'],
+  ] as const) {
+    const figures = identity[path];
+    table.push(
+      ['identity', `${label}: verifications/s`, Math.round(figures.perSecond).toLocaleString('en')],
+      [
+        'identity',
+        `${label}: p50 / p99`,
+        `${figures.p50Us.toFixed(1)} µs / ${figures.p99Us.toFixed(1)} µs`,
+      ],
+    );
+  }
 }
 
 if (chosen.includes('ingest')) {

@@ -18,6 +18,8 @@ export interface LoadOptions {
   /** Agent ids are `<prefix>-<n>`, so a test can find its own calls in the log. */
   agentPrefix: string;
   tool?: string;
+  /** The client secret of each agent (registered on first use). */
+  clientSecret: (agentId: string) => Promise<string>;
   /** Called after every finished call with the number finished so far. */
   onProgress?: (done: number) => void;
 }
@@ -37,6 +39,7 @@ export async function runAgents(options: LoadOptions): Promise<CallOutcome[]> {
         servers: options.natsUrl,
         env: options.env,
         agentId,
+        credential: { clientSecret: await options.clientSecret(agentId) },
         callTimeoutMs: 60_000,
       });
       try {

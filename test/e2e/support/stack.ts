@@ -1,3 +1,6 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from '@warden/messaging';
+import { identityTestEnv, registerAgents } from '@warden/testing';
 import { startService, type ServiceProcess } from './processes.js';
 
 /** The services of a governed call, in the order `warden up` starts them. */
@@ -28,6 +31,8 @@ export interface StackOptions {
  */
 export class Stack {
   private readonly replicas = new Map<StackService, ServiceProcess[]>();
+  private readonly secrets = new Map<string, Promise<string>>();
+  private admin: NatsConnection | undefined;
 
   private constructor(private readonly options: StackOptions) {}
 
@@ -53,8 +58,30 @@ export class Stack {
       LOG_LEVEL: 'warn',
       EVENT_ACK_WAIT_MS: '2000',
       COLLECTOR_ACK_WAIT_MS: '3000',
+      ...identityTestEnv(),
       ...extraEnv,
     };
+  }
+
+  /**
+   * The client secret of agent `agentId`, registered (through the broker's admin API, as the
+   * bootstrap admin) the first time it is asked for.
+   */
+  clientSecret(agentId: string): Promise<string> {
+    let secret = this.secrets.get(agentId);
+    if (secret === undefined) {
+      secret = this.register(agentId);
+      this.secrets.set(agentId, secret);
+    }
+    return secret;
+  }
+
+  private async register(agentId: string): Promise<string> {
+    this.admin ??= await connectNats({ servers: this.options.natsUrl, name: 'e2e-admin' });
+    const secrets = await registerAgents(this.admin, this.options.env, [agentId]);
+    const secret = secrets.get(agentId);
+    if (secret === undefined) throw new Error(`agent ${agentId} got no client secret`);
+    return secret;
   }
 
   /** Starts one more process of `service` (it shares the service's durables). */
@@ -83,6 +110,8 @@ export class Stack {
 
   /** Stops every process gracefully, stages first and the collector last (it records the rest). */
   async stop(): Promise<void> {
+    await this.admin?.close();
+    this.admin = undefined;
     for (const service of [...STACK_SERVICES].reverse()) {
       const processes = this.replicas.get(service) ?? [];
       this.replicas.delete(service);

@@ -9,21 +9,34 @@ export function demoCommand(): Command {
     .description('run a small scripted agent against a running Warden and show what happened')
     .addOption(envOption())
     .addOption(natsOption())
-    .option('--agent <id>', 'the agent id the script uses', 'demo-agent')
+    .option('--agent <id>', 'the agent id the script uses (registered on first use)', 'demo-agent')
+    .option(
+      '--state <dir>',
+      'where `warden up` keeps its state (admin and agent secrets)',
+      '.warden',
+    )
     .option('--json', 'print JSON for scripts')
     .addHelpText('after', '\nExample (with `npm start` running):\n  npm run warden -- demo')
-    .action(async (options: ConnectionOptions & { agent: string; json?: boolean }) => {
-      const report = await runDemo(options.nats, options.env, options.agent);
-      if (options.json) printJson(report);
-      else printDemoReport(report, options.env);
-    });
+    .action(
+      async (options: ConnectionOptions & { agent: string; state: string; json?: boolean }) => {
+        const report = await runDemo(options.nats, options.env, options.state, options.agent);
+        if (options.json) printJson(report);
+        else printDemoReport(report, options.env);
+      },
+    );
 }
 
 /** Runs the scripted agent, turning "nothing answers" into advice. */
-export async function runDemo(servers: string, env: string, agentId?: string): Promise<DemoReport> {
+export async function runDemo(
+  servers: string,
+  env: string,
+  stateDir: string,
+  agentId?: string,
+): Promise<DemoReport> {
   try {
-    return await runScriptedAgent({ servers, env, ...(agentId ? { agentId } : {}) });
+    return await runScriptedAgent({ servers, env, stateDir, ...(agentId ? { agentId } : {}) });
   } catch (error) {
+    if (error instanceof CliError) throw error;
     throw new CliError(
       `the demo agent could not finish: ${error instanceof Error ? error.message : String(error)}`,
       `Is Warden running for env "${env}"? Start it with \`npm start\` (or \`warden up --env ${env}\`).`,

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import type { RunningService } from '@warden/service';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import ora from 'ora';
 import { stopChild } from '../child-process.js';
+import { identityEnv, identityState, type IdentityState } from '../identity-state.js';
 import { ensureNats } from '../local-nats.js';
 import { CliError, printTable } from '../output.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
@@ -76,6 +77,7 @@ async function up(options: UpOptions): Promise<void> {
       : `NATS at ${nats.url}`,
   );
 
+  const identity = identityState(options.state, options.env);
   const running: { name: string; url: string; stop(): Promise<void> }[] = [];
   const stopAll = async () => {
     for (const service of running.reverse()) await service.stop();
@@ -84,7 +86,7 @@ async function up(options: UpOptions): Promise<void> {
   try {
     for (const [index, name] of SERVICES.entries()) {
       const port = options.httpPort + index;
-      const env = serviceEnv(options, port);
+      const env = serviceEnv(options, port, identity);
       const step = ora(`Starting ${name}`).start();
       try {
         running.push(
@@ -112,6 +114,7 @@ async function up(options: UpOptions): Promise<void> {
   process.stdout.write(
     [
       `Warden is up (env ${options.env}${options.clickhouseUrl ? `, ClickHouse at ${options.clickhouseUrl}` : `, audit log in ${options.data}`}). Ctrl-C stops it.`,
+      ...adminHint(identity, options.env),
       `Try: npm run warden -- demo --env ${options.env}`,
       `     npm run warden -- audit sql "SELECT type, count() AS n FROM events GROUP BY type" --env ${options.env}`,
       '',
@@ -120,7 +123,7 @@ async function up(options: UpOptions): Promise<void> {
   if (options.demo) {
     const demo = ora('Running the demo agent').start();
     try {
-      const report = await runDemo(nats.url, options.env);
+      const report = await runDemo(nats.url, options.env, options.state);
       demo.succeed('Demo agent finished');
       printDemoReport(report, options.env);
     } catch (error) {
@@ -138,10 +141,24 @@ async function up(options: UpOptions): Promise<void> {
   stopping.succeed('Stopped');
 }
 
+/** How to act as the bootstrap admin (register agents, revoke tokens), when `warden up` knows. */
+function adminHint(identity: IdentityState, env: string): string[] {
+  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  if (process.env['IDENTITY_BOOTSTRAP_ADMIN_SECRET']) {
+    return [
+      `Admin: npm run warden -- login --user admin${envFlag}   (secret: IDENTITY_BOOTSTRAP_ADMIN_SECRET)`,
+    ];
+  }
+  if (!existsSync(identity.bootstrapSecretFile)) return [];
+  const file = relative(process.cwd(), identity.bootstrapSecretFile);
+  return [`Admin: npm run warden -- login --user admin --secret-file ${file}${envFlag}`];
+}
+
 /** The environment a service reads its configuration from, with the command's flags applied. */
-function serviceEnv(options: UpOptions, port: number): NodeJS.ProcessEnv {
+function serviceEnv(options: UpOptions, port: number, identity: IdentityState): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...identityEnv(identity),
     WARDEN_ENV: options.env,
     NATS_URL: options.nats,
     WARDEN_DATA_DIR: resolve(options.data),

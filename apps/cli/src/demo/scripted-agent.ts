@@ -1,4 +1,6 @@
 import { Warden, WardenCallError } from '@warden/sdk';
+import { connectNats } from '@warden/messaging';
+import { demoAgentSecret } from './demo-identity.js';
 
 /** One call the scripted agent made, and what Warden answered. */
 export interface DemoCall {
@@ -41,9 +43,27 @@ export async function runScriptedAgent(options: {
   servers: string;
   env: string;
   agentId?: string;
+  /** Where `warden up` keeps its state (the bootstrap admin's secret, the demo agent's). */
+  stateDir: string;
 }): Promise<DemoReport> {
   const agentId = options.agentId ?? 'demo-agent';
-  const warden = await Warden.connect({ servers: options.servers, env: options.env, agentId });
+  const admin = await connectNats({ servers: options.servers, name: 'warden-demo-admin' });
+  let clientSecret: string;
+  try {
+    clientSecret = await demoAgentSecret(admin, {
+      env: options.env,
+      stateDir: options.stateDir,
+      agentId,
+    });
+  } finally {
+    await admin.close();
+  }
+  const warden = await Warden.connect({
+    servers: options.servers,
+    env: options.env,
+    agentId,
+    credential: { clientSecret },
+  });
   try {
     const run = await warden.startRun({ workflow: 'demo', limits: { maxSteps: 20 } });
     const calls: DemoCall[] = [];

@@ -1,86 +1,105 @@
 import { describe, expect, it } from 'vitest';
-import { signAgentToken } from './agent-token.js';
-import { authenticate, credentialFromHeaders } from './authenticate.js';
-import { devSigningKey } from './signing-key.js';
-import { VerifiedTokenCache } from './verified-token-cache.js';
+import type { AgentRecord } from '../ports.js';
+import type { TokenClaims } from './agent-token.js';
+import { checkIntent, principalOf } from './authenticate.js';
+import { RevocationList } from './revocation-list.js';
 
-const key = devSigningKey('unit-test-seed');
-const claims = {
-  agentId: 'bot-1',
-  env: 'dev',
-  jti: 'j1',
+const claims: TokenClaims = {
+  sub: 'bot-1',
+  jti: 'J1',
+  iat: 1_000,
+  exp: 1_300,
+  kid: 'K',
   scope: ['intents:propose'],
-  ttlSeconds: 300,
+  roles: [],
 };
+const agent: AgentRecord = {
+  agent_id: 'bot-1',
+  owner: 'alice',
+  domains: ['support'],
+  environment: 'prod',
+  risk_tier: 'high',
+  default_budget_micro_usd: 5_000_000,
+  tool_groups: ['helpdesk.read'],
+  status: 'active',
+  authentication: { method: 'client_secret', verifier: '$scrypt$x' },
+  registered_at: '2026-01-01T00:00:00.000000Z',
+  registered_by: 'human:alice',
+  updated_at: '2026-01-01T00:00:00.000000Z',
+};
+const origin = { subjectAgent: 'bot-1', envelopeAgent: 'bot-1' };
 
-describe('authenticate', () => {
-  it('binds the token to the agent of the intent, on every intent', async () => {
-    const cache = new VerifiedTokenCache();
-    const { token } = await signAgentToken(key, claims);
-    const ok = await authenticate(key, cache, { token, agentId: 'bot-1', env: 'dev' });
-    expect(ok).toMatchObject({
+describe('checkIntent', () => {
+  it('attaches the agent’s attributes as the principal, and no credential', () => {
+    const result = checkIntent(claims, origin, agent, new RevocationList());
+    expect(result).toEqual({
       ok: true,
-      principal: { agent_id: 'bot-1', domains: [] },
-      claims: { jti: 'j1' },
+      claims,
+      principal: {
+        agent_id: 'bot-1',
+        owner: 'alice',
+        domains: ['support'],
+        environment: 'prod',
+        risk_tier: 'high',
+        tool_groups: ['helpdesk.read'],
+        attributes: { default_budget_micro_usd: 5_000_000 },
+      },
     });
-    // The token is cached now; the agent check still runs.
-    const theft = await authenticate(key, cache, { token, agentId: 'bot-2', env: 'dev' });
-    expect(theft).toMatchObject({ ok: false, error: { reason: 'agent_mismatch' } });
-    const anonymous = await authenticate(key, cache, { token, agentId: undefined, env: 'dev' });
-    expect(anonymous).toMatchObject({ ok: false, error: { reason: 'agent_mismatch' } });
   });
 
-  it('verifies a token once, then trusts the cache until it expires', async () => {
-    const cache = new VerifiedTokenCache();
-    const { token } = await signAgentToken(key, claims);
-    await authenticate(key, cache, { token, agentId: 'bot-1', env: 'dev' });
-    expect(cache.size).toBe(1);
-    // A key that cannot verify the token: the second intent passes only if nothing re-verified it.
-    const stranger = devSigningKey('a-stranger-seed');
-    const again = await authenticate(stranger, cache, { token, agentId: 'bot-1', env: 'dev' });
-    expect(again.ok).toBe(true);
-  });
-
-  it('does not cache a token that failed', async () => {
-    const cache = new VerifiedTokenCache();
-    const { token } = await signAgentToken(key, claims, Math.floor(Date.now() / 1000) - 600);
-    const result = await authenticate(key, cache, { token, agentId: 'bot-1', env: 'dev' });
-    expect(result).toMatchObject({ ok: false, error: { reason: 'token_expired' } });
-    expect(cache.size).toBe(0);
-  });
-
-  it.each([undefined, '', '   '])('refuses an intent whose credential is %j', async (token) => {
-    const result = await authenticate(key, new VerifiedTokenCache(), {
-      token,
-      agentId: 'bot-1',
-      env: 'dev',
+  it.each([
+    [
+      'another agent’s subject',
+      { subjectAgent: 'bot-2', envelopeAgent: 'bot-1' },
+      'agent_mismatch',
+    ],
+    [
+      'another agent in the envelope',
+      { subjectAgent: 'bot-1', envelopeAgent: 'bot-2' },
+      'agent_mismatch',
+    ],
+    ['no agent at all', { subjectAgent: undefined, envelopeAgent: undefined }, 'agent_mismatch'],
+  ])('refuses a token sent on %s', (_, from, reason) => {
+    expect(checkIntent(claims, from, agent, new RevocationList())).toMatchObject({
+      ok: false,
+      error: { reason },
     });
-    expect(result).toMatchObject({ ok: false, error: { reason: 'missing_credential' } });
   });
 
-  it('never quotes the token in a refusal', async () => {
-    const { token } = await signAgentToken(key, claims);
-    const results = await Promise.all([
-      authenticate(key, new VerifiedTokenCache(), { token, agentId: 'bot-2', env: 'dev' }),
-      authenticate(key, new VerifiedTokenCache(), { token, agentId: 'bot-1', env: 'prod' }),
-      authenticate(key, new VerifiedTokenCache(), {
-        token: `${token}x`,
-        agentId: 'bot-1',
-        env: 'dev',
-      }),
-    ]);
-    for (const result of results) {
-      expect(result.ok).toBe(false);
-      if (!result.ok) expect(result.error.message).not.toContain(token.split('.')[1]);
-    }
+  it.each([
+    ['an unknown agent', undefined, 'unknown_agent'],
+    ['a suspended agent', { ...agent, status: 'suspended' as const }, 'agent_suspended'],
+    ['a retired agent', { ...agent, status: 'retired' as const }, 'agent_retired'],
+  ])('refuses %s', (_, record, reason) => {
+    expect(checkIntent(claims, origin, record, new RevocationList())).toMatchObject({
+      ok: false,
+      error: { reason },
+    });
   });
-});
 
-describe('credentialFromHeaders', () => {
-  it('reads the Warden-Credential header, whatever its case', () => {
-    expect(credentialFromHeaders({ 'Warden-Credential': 't1' })).toBe('t1');
-    expect(credentialFromHeaders({ 'warden-credential': 't2', traceparent: 'x' })).toBe('t2');
-    expect(credentialFromHeaders({ traceparent: 'x' })).toBeUndefined();
-    expect(credentialFromHeaders({})).toBeUndefined();
+  it('refuses a revoked token, and a token issued before an all-tokens revocation', () => {
+    const byJti = new RevocationList();
+    byJti.apply({ kind: 'jti', jti: 'J1', revokedAtMs: 0 });
+    expect(checkIntent(claims, origin, agent, byJti)).toMatchObject({
+      error: { reason: 'token_revoked' },
+    });
+    const byAgent = new RevocationList();
+    byAgent.apply({ kind: 'agent', agentId: 'bot-1', issuedBeforeMs: 1_000_500 });
+    expect(checkIntent(claims, origin, agent, byAgent)).toMatchObject({
+      error: { reason: 'agent_tokens_revoked' },
+    });
+    // A token of the second after the cut-off is not concerned.
+    expect(checkIntent({ ...claims, iat: 1_001 }, origin, agent, byAgent).ok).toBe(true);
+  });
+
+  it('leaves out attributes an agent does not have', () => {
+    const { default_budget_micro_usd: _, tool_groups: __, ...bare } = agent;
+    expect(principalOf(bare)).toEqual({
+      agent_id: 'bot-1',
+      owner: 'alice',
+      domains: ['support'],
+      environment: 'prod',
+      risk_tier: 'high',
+    });
   });
 });

@@ -1,71 +1,81 @@
-import { CREDENTIAL_HEADER, type Principal } from '@warden/contracts';
-import { verifyAgentToken, type AgentClaims } from './agent-token.js';
-import { CredentialError, rejectionOf } from './credential-rejection.js';
-import type { SigningKey } from './signing-key.js';
-import type { VerifiedTokenCache } from './verified-token-cache.js';
+import type { Principal } from '@warden/contracts';
+import type { AgentRecord } from '../ports.js';
+import type { TokenClaims } from './agent-token.js';
+import { CredentialError, GET_A_NEW_TOKEN } from './credential-rejection.js';
+import type { RevocationList } from './revocation-list.js';
 
 /** The outcome of authenticating one intent. */
 export type Authentication =
-  { ok: true; principal: Principal; claims: AgentClaims } | { ok: false; error: CredentialError };
+  { ok: true; principal: Principal; claims: TokenClaims } | { ok: false; error: CredentialError };
 
-const CREDENTIAL_HEADER_LOWER = CREDENTIAL_HEADER.toLowerCase();
-
-/**
- * The credential an intent carries in its `Warden-Credential` header, or `undefined`. NATS keeps
- * the case a publisher wrote and an SDK in another language may write `warden-credential`, so the
- * name is matched ignoring case, as HTTP would.
- */
-export function credentialFromHeaders(
-  headers: Readonly<Record<string, string>>,
-): string | undefined {
-  const exact = headers[CREDENTIAL_HEADER];
-  if (exact !== undefined) return exact;
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.toLowerCase() === CREDENTIAL_HEADER_LOWER) return value;
-  }
-  return undefined;
+/** What the intent says about who sent it. */
+export interface IntentOrigin {
+  /** The agent token of the event's subject (`warden.<env>.evt.intent.proposed.<agent>`). */
+  readonly subjectAgent: string | undefined;
+  /** The envelope's `agent_id`. */
+  readonly envelopeAgent: string | undefined;
 }
 
 /**
- * Authenticates an intent of `agentId` carrying `token`: the token verified (or found verified in
- * the cache), then bound to the agent the intent claims to come from. Never throws.
+ * The checks that run on every intent, after the token verified (or was found verified in the
+ * cache): the token belongs to the agent the subject and the envelope name, the agent exists and
+ * is active, and neither the token nor all of the agent's tokens were revoked. Pure: the agent
+ * record and the revocation view are read by the caller.
  */
-export async function authenticate(
-  key: SigningKey,
-  cache: VerifiedTokenCache,
-  input: { token: string | undefined; agentId: string | undefined; env: string },
-): Promise<Authentication> {
-  const { token, agentId, env } = input;
-  if (token === undefined || token.trim().length === 0) {
-    return {
-      ok: false,
-      error: new CredentialError(
-        'missing_credential',
-        `no ${CREDENTIAL_HEADER} header on the intent: request a token from the identity broker and send it in that header`,
-      ),
-    };
+export function checkIntent(
+  claims: TokenClaims,
+  origin: IntentOrigin,
+  agent: AgentRecord | undefined,
+  revocations: RevocationList,
+): Authentication {
+  const { subjectAgent, envelopeAgent } = origin;
+  if (claims.sub !== subjectAgent || claims.sub !== envelopeAgent) {
+    const claimed = envelopeAgent ?? subjectAgent;
+    return refuse(
+      'agent_mismatch',
+      `the token belongs to agent ${claims.sub}, not to ${claimed === undefined ? 'an intent without an agent' : `agent ${claimed}`}: each agent sends its own token on its own subject`,
+    );
   }
-  let claims = cache.get(token);
-  if (claims === undefined) {
-    try {
-      claims = await verifyAgentToken(key, token, env);
-    } catch (error) {
-      return {
-        ok: false,
-        error: error instanceof CredentialError ? error : rejectionOf(error, env),
-      };
-    }
-    cache.set(token, claims);
+  if (agent === undefined) {
+    return refuse('unknown_agent', `agent ${claims.sub} is not registered`);
   }
-  // Per intent, never cached: one agent's token must not carry another agent's intents.
-  if (agentId === undefined || claims.sub !== agentId) {
-    return {
-      ok: false,
-      error: new CredentialError(
-        'agent_mismatch',
-        `the token belongs to agent ${claims.sub}, not to ${agentId === undefined ? 'an intent without an agent' : `agent ${agentId}`}: each agent sends its own token`,
-      ),
-    };
+  switch (agent.status) {
+    case 'active':
+      break;
+    case 'suspended':
+      return refuse('agent_suspended', `agent ${claims.sub} is suspended`);
+    case 'retired':
+      return refuse('agent_retired', `agent ${claims.sub} is retired`);
   }
-  return { ok: true, claims, principal: { agent_id: agentId, domains: [] } };
+  if (revocations.isRevoked(claims.jti)) {
+    return refuse('token_revoked', `the token was revoked: ${GET_A_NEW_TOKEN}`);
+  }
+  if (revocations.isRevokedForAgent(claims.sub, claims.iat)) {
+    return refuse(
+      'agent_tokens_revoked',
+      `every token of agent ${claims.sub} issued before the revocation was revoked: ${GET_A_NEW_TOKEN}`,
+    );
+  }
+  return { ok: true, claims, principal: principalOf(agent) };
+}
+
+/** The principal attached to an authenticated intent: the agent's attributes, for policies and budgets. */
+export function principalOf(agent: AgentRecord): Principal {
+  const attributes: Record<string, unknown> = {};
+  if (agent.default_budget_micro_usd !== undefined) {
+    attributes.default_budget_micro_usd = agent.default_budget_micro_usd;
+  }
+  return {
+    agent_id: agent.agent_id,
+    owner: agent.owner,
+    domains: [...agent.domains],
+    environment: agent.environment,
+    risk_tier: agent.risk_tier,
+    ...(agent.tool_groups === undefined ? {} : { tool_groups: [...agent.tool_groups] }),
+    ...(Object.keys(attributes).length === 0 ? {} : { attributes }),
+  };
+}
+
+function refuse(reason: CredentialError['reason'], message: string): Authentication {
+  return { ok: false, error: new CredentialError(reason, message) };
 }

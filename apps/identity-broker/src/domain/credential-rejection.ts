@@ -5,15 +5,32 @@ import type { errors } from 'jose';
  * identity}` carries the same strings, so an agent or a dashboard can switch on them.
  */
 export type CredentialRejection =
+  // The credential as a string
   | 'missing_credential'
+  | 'oversize_credential'
   | 'malformed_credential'
+  // The JOSE header, checked before any key is looked up
+  | 'alg_not_allowed'
+  | 'forbidden_header'
+  | 'wrong_token_type'
+  | 'invalid_kid'
+  | 'unknown_kid'
+  // The signature
+  | 'missing_signature'
   | 'bad_signature'
+  // The claims
+  | 'missing_claim'
   | 'token_expired'
   | 'token_not_yet_valid'
   | 'wrong_audience'
   | 'wrong_issuer'
-  | 'wrong_token_type'
-  | 'agent_mismatch';
+  // The intent, the agent and the revocation list (checked on every intent, never cached)
+  | 'agent_mismatch'
+  | 'unknown_agent'
+  | 'agent_suspended'
+  | 'agent_retired'
+  | 'token_revoked'
+  | 'agent_tokens_revoked';
 
 /**
  * A refused credential: the reason code and a sentence a person can act on. No `cause`: jose's
@@ -30,18 +47,20 @@ export class CredentialError extends Error {
 }
 
 /** What an agent can do about most refusals. */
-const GET_A_NEW_TOKEN = 'request a new one from the identity broker';
+export const GET_A_NEW_TOKEN = 'request a new one from the identity broker';
 
 /**
- * Maps an error thrown while verifying a token (jose's, or anything else) onto its reason code.
- * Never throws. Matches on jose's `code` strings rather than classes, so two copies of jose in
- * the tree cannot turn an expired token into a malformed one. The message never quotes the token.
+ * Maps an error thrown by jose's `jwtVerify` (or anything else) onto its reason code. Never
+ * throws. Matches on jose's `code` strings rather than classes, so two copies of jose in the tree
+ * cannot turn an expired token into a malformed one. The message never quotes the token.
+ *
+ * The header checks (`alg`, `typ`, `kid`, forbidden parameters) run before jose sees the token
+ * (see agent-token.ts), so only signature and claim failures normally arrive here.
  */
 export function rejectionOf(error: unknown, env: string): CredentialError {
   const code = codeOf(error);
   switch (code) {
     case 'ERR_JWT_EXPIRED':
-      // jose also throws this for an `iat` too far in the past, which only `maxTokenAge` checks.
       return new CredentialError('token_expired', `the token has expired: ${GET_A_NEW_TOKEN}`);
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
       return claimRejection(error as errors.JWTClaimValidationFailed, env);
@@ -51,28 +70,29 @@ export function rejectionOf(error: unknown, env: string): CredentialError {
         `the token's signature does not verify with this broker's key: ${GET_A_NEW_TOKEN}`,
       );
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      // An `alg` other than EdDSA (`none`, HS256 with the public key as secret, ...) is an attempt
-      // to get a signature accepted that this broker did not make.
-      return new CredentialError('bad_signature', 'the token is not signed with EdDSA');
+      return new CredentialError('alg_not_allowed', 'the token is not signed with EdDSA');
     default:
-      // ERR_JWS_INVALID, ERR_JWT_INVALID, ERR_JOSE_NOT_SUPPORTED (a `crit` header), a TypeError.
+      // ERR_JWS_INVALID, ERR_JWT_INVALID, ERR_JOSE_NOT_SUPPORTED, a TypeError.
       return new CredentialError(
         'malformed_credential',
-        `the credential is not a valid agent token (a JWT): ${GET_A_NEW_TOKEN}`,
+        `the credential is not a valid token (a JWT): ${GET_A_NEW_TOKEN}`,
       );
   }
 }
 
 function claimRejection(error: errors.JWTClaimValidationFailed, env: string): CredentialError {
   const claim = typeof error.claim === 'string' ? error.claim : 'unspecified';
-  // 'missing' (a required claim is absent) and 'invalid' (a claim of the wrong type) say the token
-  // is not one this broker makes; only a failed check of a well-formed claim has its own code.
+  if (error.reason === 'missing') {
+    return new CredentialError(
+      'missing_claim',
+      `the token has no "${claim}" claim: ${GET_A_NEW_TOKEN}`,
+    );
+  }
+  // 'invalid' (a claim of the wrong type) says the token is not one this broker makes.
   if (error.reason !== 'check_failed') {
     return new CredentialError(
       'malformed_credential',
-      error.reason === 'missing'
-        ? `the token has no "${claim}" claim: ${GET_A_NEW_TOKEN}`
-        : `the token's "${claim}" claim has the wrong type: ${GET_A_NEW_TOKEN}`,
+      `the token's "${claim}" claim has the wrong type: ${GET_A_NEW_TOKEN}`,
     );
   }
   switch (claim) {
@@ -84,10 +104,7 @@ function claimRejection(error: errors.JWTClaimValidationFailed, env: string): Cr
     case 'iss':
       return new CredentialError('wrong_issuer', 'the token was not issued by the identity broker');
     case 'typ':
-      return new CredentialError(
-        'wrong_token_type',
-        'the token is not an agent token (typ warden-agent+jwt)',
-      );
+      return new CredentialError('wrong_token_type', 'the token is not of the expected type');
     case 'nbf':
     case 'iat':
       return new CredentialError(

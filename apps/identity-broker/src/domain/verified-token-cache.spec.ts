@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentClaims } from './agent-token.js';
+import type { TokenClaims } from './agent-token.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
-const claims = (exp: number): AgentClaims => ({ sub: 'a', jti: `j${exp}`, exp, scope: [] });
+const claims = (exp: number): TokenClaims => ({
+  sub: 'a',
+  jti: `j${exp}`,
+  iat: 0,
+  exp,
+  kid: 'k',
+  scope: [],
+  roles: [],
+});
 
 describe('VerifiedTokenCache', () => {
   it('keeps a token until it expired, with the clock tolerance jose allows', () => {

@@ -1,4 +1,4 @@
-import { CLOCK_TOLERANCE_SECONDS, type AgentClaims } from './agent-token.js';
+import { CLOCK_TOLERANCE_SECONDS, type TokenClaims } from './agent-token.js';
 
 /** How often a full cache looks for expired entries to drop, at most. */
 const SWEEP_INTERVAL_SECONDS = 1;
@@ -10,17 +10,17 @@ const SWEEP_INTERVAL_SECONDS = 1;
  *
  * Bounded: a full cache first drops its expired entries (at most once a second, so a cache full
  * of live tokens does not scan on every insert), then the oldest. An evicted token is simply
- * verified again. Checks that depend on the intent (the agent in the subject, revocation) are
- * not cached: they run on every intent.
+ * verified again. Checks that depend on the intent or on state that changes (the agent in the
+ * subject, the agent's status, revocation) are not cached: they run on every intent.
  */
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, AgentClaims>();
+  private readonly entries = new Map<string, TokenClaims>();
   private nextSweep = 0;
 
   constructor(readonly maxEntries = 10_000) {}
 
   /** The claims of a verified token that has not expired at `nowSeconds`, or `undefined`. */
-  get(token: string, nowSeconds = Date.now() / 1000): AgentClaims | undefined {
+  get(token: string, nowSeconds = Date.now() / 1000): TokenClaims | undefined {
     const claims = this.entries.get(token);
     if (claims === undefined) return undefined;
     if (isExpired(claims, nowSeconds)) {
@@ -31,7 +31,7 @@ export class VerifiedTokenCache {
   }
 
   /** Remembers a token that just verified. */
-  set(token: string, claims: AgentClaims, nowSeconds = Date.now() / 1000): void {
+  set(token: string, claims: TokenClaims, nowSeconds = Date.now() / 1000): void {
     this.entries.delete(token);
     if (this.entries.size >= this.maxEntries) this.evict(nowSeconds);
     this.entries.set(token, claims);
@@ -58,6 +58,6 @@ export class VerifiedTokenCache {
 }
 
 /** Expired as jose sees it: `exp` is checked with the same clock tolerance. */
-function isExpired(claims: AgentClaims, nowSeconds: number): boolean {
+function isExpired(claims: TokenClaims, nowSeconds: number): boolean {
   return claims.exp + CLOCK_TOLERANCE_SECONDS <= nowSeconds;
 }

@@ -17,6 +17,8 @@ import {
   AgentStatusChanged,
   CredentialIssued,
   CredentialRevoked,
+  HumanRegistered,
+  HumanUpdated,
   SigningKeyRotated,
 } from './identity.js';
 import { IntentAuthenticated, IntentProposed, IntentResolved } from './intent.js';
@@ -65,6 +67,8 @@ export const EVENTS = {
   'credential.issued': CredentialIssued,
   'credential.revoked': CredentialRevoked,
   'signing_key.rotated': SigningKeyRotated,
+  'human.registered': HumanRegistered,
+  'human.updated': HumanUpdated,
   'policy.published': PolicyPublished,
   'workflow.paused': WorkflowToggled,
   'workflow.resumed': WorkflowToggled,

@@ -1,42 +1,47 @@
 import { Controller, Inject } from '@nestjs/common';
-import { buildEvent, formatMicros, type Envelope } from '@warden/contracts';
-import { OnEvent, Outcome, type EventContext } from '@warden/messaging';
-import { SERVICE_CONFIG, SERVICE_LOGGER } from '@warden/service';
+import {
+  buildEvent,
+  CREDENTIAL_HEADER,
+  formatMicros,
+  parseEventSubject,
+  type Envelope,
+} from '@warden/contracts';
+import { headerOf, OnEvent, Outcome, type EventContext } from '@warden/messaging';
+import { SERVICE_LOGGER } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
-import type { IdentityBrokerConfig } from '../config.js';
-import { authenticate, credentialFromHeaders } from '../domain/authenticate.js';
-import type { SigningKey } from '../domain/signing-key.js';
-import { VerifiedTokenCache } from '../domain/verified-token-cache.js';
-import { SIGNING_KEY } from '../infra/tokens.js';
+import { AuthenticateIntent } from './authenticate-intent.use-case.js';
+
+/** How soon an intent whose agent could not be read (NATS away) is tried again. */
+const RETRY_MS = 1_000;
 
 /**
  * `intent.proposed` (credential in the `Warden-Credential` header) → `intent.authenticated`
  * carrying the principal and the token's id, never the token; or `intent.resolved{rejected,
- * stage: identity, reason}` with one reason code per failed check.
+ * stage: identity, reason}` with one reason code per failed check (README).
  */
 @Controller()
 export class AuthenticateIntentHandler {
-  private readonly cache = new VerifiedTokenCache();
-  private readonly env: string;
-
   constructor(
-    @Inject(SIGNING_KEY) private readonly key: SigningKey,
-    @Inject(SERVICE_CONFIG) config: IdentityBrokerConfig,
+    @Inject(AuthenticateIntent) private readonly authenticate: AuthenticateIntent,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
-  ) {
-    this.env = config.WARDEN_ENV;
-  }
+  ) {}
 
   @OnEvent('intent.proposed')
   async authenticateIntent(
     event: Envelope<'intent.proposed'>,
     ctx: EventContext,
   ): Promise<Outcome> {
-    const result = await authenticate(this.key, this.cache, {
-      token: credentialFromHeaders(ctx.headers),
-      agentId: event.agent_id,
-      env: this.env,
-    });
+    let result;
+    try {
+      result = await this.authenticate.authenticate(headerOf(ctx.headers, CREDENTIAL_HEADER), {
+        subjectAgent: parseEventSubject(ctx.subject)?.agent,
+        envelopeAgent: event.agent_id,
+      });
+    } catch (error) {
+      // Only reading the agent registry throws: NATS is away; the intent waits, nothing is decided.
+      this.logger.warn({ intent_id: event.intent_id, err: error }, 'agent registry unreadable');
+      return Outcome.retry(RETRY_MS);
+    }
     const { tool, args, step } = event.data;
     if (!result.ok) {
       await ctx.publish(
@@ -81,7 +86,6 @@ export class AuthenticateIntentHandler {
         },
       }),
     );
-    this.logger.debug({ run_id: event.run_id, intent_id: event.intent_id }, 'intent authenticated');
     return Outcome.processed;
   }
 }

@@ -1,0 +1,58 @@
+import { Command } from 'commander';
+import { printJson, printTable } from '../output.js';
+import { callIdentityAdmin, tokenOption, type AdminOptions } from './admin-options.js';
+import { envOption, natsOption } from './common-options.js';
+
+/** `warden keys …`: the identity broker's token signing keys. */
+export function keysCommand(): Command {
+  const keys = new Command('keys').description(
+    "the identity broker's signing keys: list them, rotate to a new one",
+  );
+
+  keys
+    .command('list')
+    .description('list the signing keys in the JWKS (active and previous)')
+    .addOption(envOption())
+    .addOption(natsOption())
+    .addOption(tokenOption())
+    .option('--json', 'print JSON for scripts')
+    .addHelpText('after', '\nExample:\n  warden keys list')
+    .action(async (options: AdminOptions) => {
+      const { keys: list } = await callIdentityAdmin(options, 'key-list', {});
+      if (options.json) printJson(list);
+      else printTable(['kid', 'status', 'created_at', 'retires_at'], list);
+    });
+
+  keys
+    .command('rotate')
+    .description(
+      'sign new tokens with a new key; the previous one verifies until its tokens expire',
+    )
+    .option('--reason <text>', 'why, for the audit log')
+    .addOption(envOption())
+    .addOption(natsOption())
+    .addOption(tokenOption())
+    .option('--json', 'print JSON for scripts')
+    .addHelpText(
+      'after',
+      '\nExample:\n  warden keys rotate --reason "scheduled quarterly rotation"',
+    )
+    .action(async (options: AdminOptions & { reason?: string }) => {
+      const result = await callIdentityAdmin(
+        options,
+        'key-rotate',
+        options.reason === undefined ? {} : { reason: options.reason },
+      );
+      if (options.json) printJson(result);
+      else {
+        process.stdout.write(
+          `now signing with ${result.kid}${
+            result.previous_kid === undefined
+              ? ''
+              : `; ${result.previous_kid} verifies until ${result.previous_retires_at ?? 'its tokens expire'}`
+          }\n`,
+        );
+      }
+    });
+  return keys;
+}

@@ -1,0 +1,79 @@
+import { ADMIN_ROLE, CREDENTIAL_HEADER } from '@warden/contracts';
+import { ApiFailure, headerOf } from '@warden/messaging';
+import type { AdminAuthorizer, AdminCaller, HumanDirectory } from '../ports.js';
+import { HUMAN_TOKEN_TYPE, verifyToken, type TokenClaims } from '../domain/agent-token.js';
+import { CredentialError } from '../domain/credential-rejection.js';
+import type { RevocationList } from '../domain/revocation-list.js';
+import { VerifiedTokenCache } from '../domain/verified-token-cache.js';
+import type { VerificationKeys } from './authenticate-intent.use-case.js';
+
+/**
+ * ADMIN_AUTHORIZER (ports.ts): an admin API request must carry a human token (typ
+ * `warden-human+jwt`, this env, not revoked) of a human who is active and has the `admin` role
+ * *now*: roles and status are read from the registry on every request, not trusted from the
+ * token, so removing a role or disabling a human takes effect at once.
+ */
+export class TokenAdminAuthorizer implements AdminAuthorizer {
+  private readonly cache = new VerifiedTokenCache(1_000);
+
+  constructor(
+    private readonly deps: {
+      readonly env: string;
+      readonly keys: VerificationKeys;
+      readonly humans: HumanDirectory;
+      readonly revocations: RevocationList;
+    },
+  ) {}
+
+  async requireAdmin(headers: Readonly<Record<string, string>>): Promise<AdminCaller> {
+    const token = headerOf(headers, CREDENTIAL_HEADER);
+    if (token === undefined || token.trim().length === 0) {
+      throw new ApiFailure(
+        'unauthenticated',
+        `an admin API needs a human token in the ${CREDENTIAL_HEADER} header (warden login)`,
+      );
+    }
+    const claims = await this.verified(token);
+    if (this.deps.revocations.isRevoked(claims.jti)) {
+      throw new ApiFailure('unauthenticated', 'the token was revoked: log in again');
+    }
+    const human = await this.deps.humans.load(claims.sub);
+    if (human === undefined) {
+      throw new ApiFailure('unauthenticated', `human ${claims.sub} is not registered`);
+    }
+    if (human.status !== 'active') {
+      throw new ApiFailure('forbidden', `human ${human.human_id} is disabled`);
+    }
+    if (!human.roles.includes(ADMIN_ROLE)) {
+      throw new ApiFailure(
+        'forbidden',
+        `human ${human.human_id} does not have the ${ADMIN_ROLE} role`,
+      );
+    }
+    return { human_id: human.human_id, roles: [...human.roles] };
+  }
+
+  private async verified(token: string): Promise<TokenClaims> {
+    const cached = this.cache.get(token);
+    if (cached !== undefined) return cached;
+    const expected = { typ: HUMAN_TOKEN_TYPE, env: this.deps.env } as const;
+    let claims: TokenClaims;
+    try {
+      claims = await verifyToken(token, this.deps.keys.lookup, expected).catch(
+        async (error: unknown) => {
+          if (!(error instanceof CredentialError) || error.reason !== 'unknown_kid') throw error;
+          await this.deps.keys.refresh();
+          return verifyToken(token, this.deps.keys.lookup, expected);
+        },
+      );
+    } catch (error) {
+      const reason = error instanceof CredentialError ? error.reason : 'malformed_credential';
+      throw new ApiFailure(
+        'unauthenticated',
+        `the human token was refused (${reason}): log in again`,
+      );
+    }
+    this.cache.set(token, claims);
+    return claims;
+  }
+}

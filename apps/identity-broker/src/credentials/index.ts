@@ -1,0 +1,173 @@
+import type { Provider, Type } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ensureKvBuckets, EventPublisher, provisionEnv } from '@warden/messaging';
+import {
+  NATS_CONNECTION,
+  SERVICE_CONFIG,
+  SERVICE_INFO,
+  SERVICE_LOGGER,
+  type ServiceInfo,
+} from '@warden/service';
+import type { Logger } from '@warden/telemetry';
+import type { IdentityBrokerConfig } from '../config.js';
+import {
+  ADMIN_AUTHORIZER,
+  AGENT_DIRECTORY,
+  HUMAN_DIRECTORY,
+  type AgentDirectory,
+  type HumanDirectory,
+} from '../ports.js';
+import { TokenAdminAuthorizer } from './admin-authorizer.js';
+import { ASSERTION_MEMORY_MS, KvAssertionReplay } from './assertion-replay.kv.js';
+import { AuthenticateIntentHandler } from './authenticate-intent.handler.js';
+import { AuthenticateIntent } from './authenticate-intent.use-case.js';
+import { CredentialEvents } from './credential-events.js';
+import { CredentialsApi } from './credentials-api.js';
+import { IssueToken } from './issue-token.use-case.js';
+import { KvKeyRing } from './key-ring.kv.js';
+import { RevokeCredentials } from './revoke-credentials.use-case.js';
+import { KvRevocations } from './revocations.kv.js';
+import { credentialSettings, type CredentialSettings } from './settings.js';
+
+/** Nest token of the {@link CredentialSettings}. */
+export const CREDENTIAL_SETTINGS = Symbol('identity.credential-settings');
+
+/*
+ * Everything that touches NATS at start (buckets, the key ring, the revocation view) is done in
+ * async factories: Nest resolves them before the event transport starts consuming, so the first
+ * intent already meets a loaded key ring and revocation list.
+ */
+
+/**
+ * The credentials half of the broker: signing keys and their rotation, token issuance, revocation
+ * and the authentication stage. Provides ADMIN_AUTHORIZER (see ../ports.ts).
+ */
+export const credentialProviders: Provider[] = [
+  {
+    provide: CREDENTIAL_SETTINGS,
+    inject: [SERVICE_CONFIG],
+    useFactory: (config: IdentityBrokerConfig): CredentialSettings => credentialSettings(config),
+  },
+  {
+    provide: CredentialEvents,
+    inject: [NATS_CONNECTION, CREDENTIAL_SETTINGS, SERVICE_INFO],
+    useFactory: async (nc: NatsConnection, settings: CredentialSettings, info: ServiceInfo) => {
+      // The first start logs its first key: the stream must exist before the transport makes it.
+      await provisionEnv(nc, settings.env);
+      return new CredentialEvents(
+        new EventPublisher(nc, {
+          env: settings.env,
+          producer: { service: info.name, instance: info.instance, version: info.version },
+        }),
+      );
+    },
+  },
+  {
+    provide: KvKeyRing,
+    inject: [NATS_CONNECTION, CREDENTIAL_SETTINGS, CredentialEvents, SERVICE_LOGGER],
+    useFactory: async (
+      nc: NatsConnection,
+      settings: CredentialSettings,
+      events: CredentialEvents,
+      logger: Logger,
+    ) => {
+      // History 1: the ring is one document; private keys cannot be rebuilt from the log (only
+      // public halves are logged), so this bucket is the one to back up.
+      const { signing_keys: kv } = await ensureKvBuckets(nc, settings.env, ['signing_keys']);
+      const ring = new KvKeyRing(kv, {
+        masterKey: settings.masterKey,
+        rotationPeriodMs: settings.rotationPeriodMs,
+        retireAfterMs: settings.retireAfterMs,
+        onRotated: (rotation) => events.rotated(rotation),
+        logger,
+      });
+      await ring.start();
+      return ring;
+    },
+  },
+  {
+    provide: KvRevocations,
+    inject: [NATS_CONNECTION, CREDENTIAL_SETTINGS, SERVICE_LOGGER],
+    useFactory: async (nc: NatsConnection, settings: CredentialSettings, logger: Logger) => {
+      const { revocations: kv } = await ensureKvBuckets(nc, settings.env, ['revocations'], {
+        ttlMs: settings.revocationRetentionMs,
+      });
+      const revocations = new KvRevocations(kv, settings.revocationRetentionMs, logger);
+      await revocations.start();
+      return revocations;
+    },
+  },
+  {
+    provide: KvAssertionReplay,
+    inject: [NATS_CONNECTION, CREDENTIAL_SETTINGS],
+    useFactory: async (nc: NatsConnection, settings: CredentialSettings) => {
+      const { assertion_jtis: kv } = await ensureKvBuckets(nc, settings.env, ['assertion_jtis'], {
+        ttlMs: ASSERTION_MEMORY_MS,
+      });
+      return new KvAssertionReplay(kv);
+    },
+  },
+  {
+    provide: AuthenticateIntent,
+    inject: [CREDENTIAL_SETTINGS, KvKeyRing, KvRevocations, AGENT_DIRECTORY],
+    useFactory: (
+      settings: CredentialSettings,
+      keys: KvKeyRing,
+      revocations: KvRevocations,
+      agents: AgentDirectory,
+    ) => new AuthenticateIntent({ env: settings.env, keys, revocations: revocations.list, agents }),
+  },
+  {
+    provide: IssueToken,
+    inject: [
+      CREDENTIAL_SETTINGS,
+      KvKeyRing,
+      AGENT_DIRECTORY,
+      HUMAN_DIRECTORY,
+      KvAssertionReplay,
+      KvRevocations,
+      CredentialEvents,
+      SERVICE_LOGGER,
+    ],
+    useFactory: (
+      settings: CredentialSettings,
+      keys: KvKeyRing,
+      agents: AgentDirectory,
+      humans: HumanDirectory,
+      replay: KvAssertionReplay,
+      revocations: KvRevocations,
+      events: CredentialEvents,
+      logger: Logger,
+    ) =>
+      new IssueToken({
+        settings,
+        signingKey: () => keys.activeKey(),
+        agents,
+        humans,
+        replay,
+        revocations: revocations.list,
+        events,
+        logger,
+      }),
+  },
+  {
+    provide: RevokeCredentials,
+    inject: [KvRevocations, CredentialEvents],
+    useFactory: (revocations: KvRevocations, events: CredentialEvents) =>
+      new RevokeCredentials(revocations, events),
+  },
+  {
+    provide: ADMIN_AUTHORIZER,
+    inject: [CREDENTIAL_SETTINGS, KvKeyRing, HUMAN_DIRECTORY, KvRevocations],
+    useFactory: (
+      settings: CredentialSettings,
+      keys: KvKeyRing,
+      humans: HumanDirectory,
+      revocations: KvRevocations,
+    ) =>
+      new TokenAdminAuthorizer({ env: settings.env, keys, humans, revocations: revocations.list }),
+  },
+  CredentialsApi,
+];
+
+export const credentialControllers: Type[] = [AuthenticateIntentHandler];

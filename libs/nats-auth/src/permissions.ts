@@ -1,0 +1,370 @@
+import { isSubjectToken, subjects, SUBJECT_TOKEN_RULE, type EventType } from '@warden/contracts';
+import { NatsAuthError } from './nats-auth.errors.js';
+
+/**
+ * What one NATS principal may do: the `pub`/`sub` allow and deny lists of its user JWT, whether
+ * it may answer requests (`allow_responses`), and the inbox prefix its client must use. Plain data,
+ * so the tables are reviewable and unit-tested; {@link userClaims} turns them into JWT claims.
+ */
+export interface NatsPermissions {
+  /**
+   * The prefix of the client's reply inboxes (nats.js connect option `inboxPrefix`). Each
+   * principal has its own, and may subscribe only under it: nobody can read another's replies.
+   */
+  readonly inboxPrefix: string;
+  readonly pub: { readonly allow: readonly string[]; readonly deny: readonly string[] };
+  readonly sub: { readonly allow: readonly string[]; readonly deny: readonly string[] };
+  /**
+   * `allow_responses`: the principal may publish `max` messages to the reply subject of each
+   * message it received, for `ttlMs`. How services answer APIs without a publish grant on every
+   * caller's inbox.
+   */
+  readonly responses?: { readonly max: number; readonly ttlMs: number };
+  /** Per-connection limits; unset means unlimited. */
+  readonly limits?: { readonly subs?: number; readonly payload?: number };
+}
+
+/** The five Warden services, each with its own NATS user. */
+export const WARDEN_SERVICES = [
+  'identity-broker',
+  'policy-decision',
+  'cost-governor',
+  'tool-executor',
+  'trace-collector',
+] as const;
+/** A Warden service name. */
+export type WardenService = (typeof WARDEN_SERVICES)[number];
+
+/** Whether `name` is one of {@link WARDEN_SERVICES}. */
+export function isWardenService(name: string): name is WardenService {
+  return (WARDEN_SERVICES as readonly string[]).includes(name);
+}
+
+/** One durable consumer of a service: its name and its one filter (nats-server 2.9). */
+export interface DurableGrant {
+  readonly durable: string;
+  /** An event type (filter `warden.<env>.evt.<type>.*`), or `'*'` for every event. */
+  readonly eventType: EventType | '*';
+}
+
+/** What a service does on NATS; {@link servicePermissions} derives its grants from this. */
+export interface ServiceProfile {
+  /** Event types consumed, one durable each (named like `durableName` of `@warden/messaging`). */
+  readonly consumes: readonly DurableGrant[];
+  /** Event types it publishes, for any agent (`warden.<env>.evt.<type>.*`). */
+  readonly publishes: readonly EventType[];
+  /** The API it answers: `warden.<env>.api.<api>.*`. */
+  readonly api?: string;
+  /** KV buckets (`warden_<env>_<name>`) it creates and writes. */
+  readonly kvOwn: readonly string[];
+  /** KV buckets of other services it reads (get, watch). */
+  readonly kvRead: readonly string[];
+}
+
+/**
+ * The durable name `consumeEvents` gives a service's consumer of one event type
+ * (`durableName` in `@warden/messaging`): `<service>__<type with . → _>`. Repeated here, not
+ * imported, so this table stays plain data; a unit test checks the two agree.
+ */
+export function serviceDurable(service: WardenService, eventType: EventType): string {
+  return `${service}__${eventType.replaceAll('.', '_')}`;
+}
+
+const consumes = (service: WardenService, ...types: EventType[]): DurableGrant[] =>
+  types.map((eventType) => ({ durable: serviceDurable(service, eventType), eventType }));
+
+/**
+ * Every service's inputs, outputs, API and buckets: the one table to change when a service starts
+ * consuming or publishing something new (its NATS user refuses it until then). Every consumer
+ * publishes `event.dead_lettered` (`consumeEvents` dead-letters after its last attempt).
+ */
+export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> = {
+  'identity-broker': {
+    consumes: consumes('identity-broker', 'intent.proposed'),
+    publishes: [
+      'intent.authenticated',
+      'intent.resolved',
+      'agent.registered',
+      'agent.suspended',
+      'agent.resumed',
+      'agent.retired',
+      'credential.issued',
+      'credential.revoked',
+      'signing_key.rotated',
+      'human.registered',
+      'human.updated',
+      'event.dead_lettered',
+    ],
+    api: 'identity',
+    kvOwn: ['agents', 'humans', 'revocations', 'signing_keys', 'assertions'],
+    kvRead: [],
+  },
+  'policy-decision': {
+    consumes: consumes(
+      'policy-decision',
+      'intent.authenticated',
+      'approval.granted',
+      'approval.denied',
+    ),
+    publishes: [
+      'policy.decided',
+      'intent.resolved',
+      'approval.requested',
+      'approval.expired',
+      'policy.published',
+      'tool.registered',
+      'event.dead_lettered',
+    ],
+    api: 'policy',
+    kvOwn: ['policies', 'tools', 'approvals'],
+    kvRead: ['agents'],
+  },
+  'cost-governor': {
+    consumes: consumes('cost-governor', 'policy.decided', 'run.started', 'intent.resolved'),
+    publishes: [
+      'budget.reserved',
+      'budget.settled',
+      'budget.configured',
+      'intent.resolved',
+      'run.halted',
+      'workflow.paused',
+      'workflow.resumed',
+      'event.dead_lettered',
+    ],
+    api: 'cost',
+    kvOwn: ['runs', 'budgets', 'rate_limits'],
+    kvRead: ['agents'],
+  },
+  'tool-executor': {
+    consumes: consumes('tool-executor', 'budget.reserved'),
+    publishes: [
+      'tool.started',
+      'intent.resolved',
+      'breaker.opened',
+      'breaker.closed',
+      'event.dead_lettered',
+    ],
+    api: 'tools',
+    kvOwn: ['executions', 'breakers'],
+    kvRead: ['tools'],
+  },
+  'trace-collector': {
+    // One durable over the whole stream: the collector records every event.
+    consumes: [{ durable: 'trace-collector', eventType: '*' }],
+    publishes: ['event.dead_lettered'],
+    api: 'audit',
+    kvOwn: [],
+    kvRead: [],
+  },
+};
+
+/** The event types an agent may publish, each only on its own subject. */
+export const AGENT_PUBLISHES = ['intent.proposed', 'run.started', 'run.ended'] as const;
+/** The event type an agent reads, only on its own subject. */
+export const AGENT_READS = 'intent.resolved' as const;
+
+/** Every durable name of every service, from {@link SERVICE_PROFILES}. */
+export function serviceDurableNames(): string[] {
+  return WARDEN_SERVICES.flatMap((service) =>
+    SERVICE_PROFILES[service].consumes.map((grant) => grant.durable),
+  );
+}
+
+/** How long a responder may answer a request it received (`allow_responses`). */
+const RESPONSE_TTL_MS = 2 * 60_000;
+
+function check(field: string, value: string): string {
+  if (!isSubjectToken(value)) {
+    throw new NatsAuthError(
+      'invalid_name',
+      `${field} ${JSON.stringify(value)} ${SUBJECT_TOKEN_RULE}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The inbox prefix of an agent: `_INBOX_agent_<id>`. The `agent_` part keeps an agent whose id
+ * is a service's name (or `bootstrap`) out of that principal's inbox.
+ */
+export function agentInboxPrefix(agentId: string): string {
+  return `_INBOX_agent_${check('agent', agentId)}`;
+}
+
+/** The inbox prefix of a service: `_INBOX_svc_<service>` (its replicas share it). */
+export function serviceInboxPrefix(service: WardenService): string {
+  return `_INBOX_svc_${service}`;
+}
+
+/** The inbox prefix of the bootstrap user: `_INBOX_bootstrap`. */
+export const BOOTSTRAP_INBOX_PREFIX = '_INBOX_bootstrap';
+
+/**
+ * The subject that creates a consumer with a name and a filter on nats-server ≥ 2.9
+ * (`$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`). The server refuses a request whose body
+ * names another consumer or another filter than the subject, which is what lets a permission on
+ * this subject pin the filter.
+ */
+export function consumerCreateSubject(stream: string, name: string, filter: string): string {
+  return `$JS.API.CONSUMER.CREATE.${stream}.${name}.${filter}`;
+}
+
+/**
+ * An agent's grants (DESIGN §6): publish only its own `intent.proposed`, `run.started` and
+ * `run.ended`, ask for tokens, and read only its own outcomes and replies.
+ *
+ * Outcomes are read through a *push* consumer the agent creates: the create subject pins the
+ * filter to `warden.<env>.evt.intent.resolved.<agent>` (any consumer name), the deliver subject
+ * is under the agent's inbox, and the agent holds no `$JS.API.CONSUMER.MSG.NEXT`, `INFO` or
+ * `DELETE` grant at all: pull requests name the consumer only by a subject token that a
+ * permission cannot confine to "this agent's consumers", so with them an agent could pull from a
+ * service's durable. The ephemeral push consumer disappears on its own once its deliver subject
+ * has no subscriber (its inactive threshold).
+ */
+export function agentPermissions(env: string, agentId: string): NatsPermissions {
+  check('env', env);
+  check('agent', agentId);
+  const inboxPrefix = agentInboxPrefix(agentId);
+  const outcomes = subjects.event(env, AGENT_READS, agentId);
+  return {
+    inboxPrefix,
+    pub: {
+      allow: [
+        ...AGENT_PUBLISHES.map((type) => subjects.event(env, type, agentId)),
+        subjects.api(env, 'identity', 'token'),
+        consumerCreateSubject(subjects.streamName(env), '*', outcomes),
+      ],
+      // The consumer name is free (a permission cannot match part of a token), so the names of
+      // the services' durables are taken away: an agent must not squat one before its service
+      // starts, nor send a create that would touch an existing one.
+      deny: serviceDurableNames().map((durable) =>
+        consumerCreateSubject(subjects.streamName(env), durable, '>'),
+      ),
+    },
+    sub: {
+      // Its own outcomes live (core NATS) and everything delivered to its inbox: request replies,
+      // JetStream publish acks, and its push consumers' messages.
+      allow: [`${inboxPrefix}.>`, outcomes],
+      deny: [],
+    },
+  };
+}
+
+/**
+ * The bootstrap user: the one credential shared by every agent host, good only for asking the
+ * identity broker for a first token (with `nats_public_key` and a sealing key, see the README).
+ * Its inbox is shared by every holder, so the broker must seal its replies.
+ */
+export function bootstrapPermissions(env: string): NatsPermissions {
+  check('env', env);
+  return {
+    inboxPrefix: BOOTSTRAP_INBOX_PREFIX,
+    pub: { allow: [subjects.api(env, 'identity', 'token')], deny: [] },
+    sub: { allow: [`${BOOTSTRAP_INBOX_PREFIX}.>`], deny: [] },
+    // A token request is a few hundred bytes; the caps bound what a leaked bootstrap
+    // credential can cost the server.
+    limits: { subs: 8, payload: 16 * 1024 },
+  };
+}
+
+/** The KV stream of a bucket: `KV_warden_<env>_<name>`. */
+function kvStream(env: string, name: string): string {
+  return `KV_warden_${env}_${check('bucket', name)}`;
+}
+
+/** Grants on one KV bucket: reading (get, watch) and, for its owner, creating and writing. */
+function kvGrants(env: string, name: string, write: boolean): string[] {
+  const stream = kvStream(env, name);
+  const bucket = `warden_${env}_${name}`;
+  const read = [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    // Watches and key listings run through ordered consumers the client creates (with or
+    // without a name in the subject), inspects and deletes.
+    `$JS.API.CONSUMER.*.${stream}`,
+    `$JS.API.CONSUMER.*.${stream}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+  ];
+  if (!write) return read;
+  return [
+    ...read,
+    `$JS.API.STREAM.CREATE.${stream}`,
+    `$JS.API.STREAM.UPDATE.${stream}`,
+    `$KV.${bucket}.>`,
+  ];
+}
+
+/** The filter of a service durable. */
+function durableFilter(env: string, grant: DurableGrant): string {
+  return grant.eventType === '*'
+    ? subjects.allEvents(env)
+    : subjects.eventType(env, grant.eventType);
+}
+
+/**
+ * A service's grants, derived from {@link SERVICE_PROFILES}: provision the env stream (every
+ * service's transport does so at start), create and pull its own durables (filter pinned) and ack
+ * their messages, publish its own event types, answer its API, and use its KV buckets.
+ */
+export function servicePermissions(env: string, service: WardenService): NatsPermissions {
+  check('env', env);
+  const profile = SERVICE_PROFILES[service];
+  const stream = subjects.streamName(env);
+  const inboxPrefix = serviceInboxPrefix(service);
+  const durables = profile.consumes.flatMap((grant) => [
+    consumerCreateSubject(stream, grant.durable, durableFilter(env, grant)),
+    `$JS.API.CONSUMER.INFO.${stream}.${grant.durable}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${grant.durable}`,
+    // ack, nak, term and "working" go to the reply subject of each delivered message.
+    `$JS.ACK.${stream}.${grant.durable}.>`,
+  ]);
+  const kv = [
+    ...profile.kvOwn.flatMap((name) => kvGrants(env, name, true)),
+    ...profile.kvRead.flatMap((name) => kvGrants(env, name, false)),
+  ];
+  return {
+    inboxPrefix,
+    pub: {
+      allow: dedupe([
+        // Account info: nats.js asks for it when a JetStream manager is made.
+        '$JS.API.INFO',
+        `$JS.API.STREAM.INFO.${stream}`,
+        `$JS.API.STREAM.CREATE.${stream}`,
+        `$JS.API.STREAM.UPDATE.${stream}`,
+        ...durables,
+        ...profile.publishes.map((type) => subjects.eventType(env, type)),
+        ...kv,
+      ]),
+      deny: [],
+    },
+    sub: {
+      allow: [
+        `${inboxPrefix}.>`,
+        ...(profile.api === undefined ? [] : [`warden.${env}.api.${check('api', profile.api)}.*`]),
+      ],
+      deny: [],
+    },
+    // Answering its API (and flow-control replies of KV watches) without a grant on callers' inboxes.
+    responses: { max: 1, ttlMs: RESPONSE_TTL_MS },
+  };
+}
+
+/**
+ * The CLI's grants (`warden` commands run by humans): call any API of the env; the admin ops still
+ * check the human token in the request, this only lets the request through.
+ */
+export function cliPermissions(env: string): NatsPermissions {
+  check('env', env);
+  const inboxPrefix = '_INBOX_cli';
+  return {
+    inboxPrefix,
+    pub: { allow: [`warden.${env}.api.>`], deny: [] },
+    sub: { allow: [`${inboxPrefix}.>`], deny: [] },
+  };
+}
+
+function dedupe(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
