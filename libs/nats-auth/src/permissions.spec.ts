@@ -108,6 +108,22 @@ describe('servicePermissions', () => {
     ).toBe(false);
   });
 
+  it('lets the identity broker read back its registry events, but no other service durable', () => {
+    const { pub } = servicePermissions('prod', 'identity-broker');
+    expect(pub.allow).toContain(
+      '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.agent.registered.*',
+    );
+    expect(pub.allow).toContain('$JS.API.CONSUMER.MSG.NEXT.WARDEN_PROD.*');
+    const others = serviceDurableNames().filter((name) => !name.startsWith('identity-broker__'));
+    for (const durable of others) {
+      expect(pub.deny).toContain(`$JS.API.CONSUMER.MSG.NEXT.WARDEN_PROD.${durable}`);
+      expect(pub.deny).toContain(`$JS.API.CONSUMER.CREATE.WARDEN_PROD.${durable}.>`);
+    }
+    expect(pub.deny.some((subject) => subject.includes('identity-broker__'))).toBe(false);
+    // Services that replay nothing keep the narrow grants.
+    expect(servicePermissions('prod', 'policy-decision').pub.deny).toEqual([]);
+  });
+
   it('subscribes only to its own inbox and its own API', () => {
     expect(servicePermissions('prod', 'identity-broker').sub.allow).toEqual([
       '_INBOX_svc_identity-broker.>',

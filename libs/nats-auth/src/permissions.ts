@@ -59,6 +59,12 @@ export interface ServiceProfile {
   readonly kvOwn: readonly string[];
   /** KV buckets of other services it reads (get, watch). */
   readonly kvRead: readonly string[];
+  /**
+   * Event types it reads back from the log (the identity broker rebuilds its registry from
+   * `agent.*` and `human.*` at start, and looks one registration up by subject): short-lived
+   * ordered consumers with generated names, filter pinned per type, and last-by-subject gets.
+   */
+  readonly replays?: readonly EventType[];
 }
 
 /**
@@ -96,8 +102,16 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
       'event.dead_lettered',
     ],
     api: 'identity',
-    kvOwn: ['agents', 'humans', 'revocations', 'signing_keys', 'assertions'],
+    kvOwn: ['agents', 'humans', 'revocations', 'signing_keys', 'assertion_jtis'],
     kvRead: [],
+    replays: [
+      'agent.registered',
+      'agent.suspended',
+      'agent.resumed',
+      'agent.retired',
+      'human.registered',
+      'human.updated',
+    ],
   },
   'policy-decision': {
     consumes: consumes(
@@ -324,6 +338,30 @@ export function servicePermissions(env: string, service: WardenService): NatsPer
     ...profile.kvOwn.flatMap((name) => kvGrants(env, name, true)),
     ...profile.kvRead.flatMap((name) => kvGrants(env, name, false)),
   ];
+  const replays = profile.replays ?? [];
+  const reads =
+    replays.length === 0
+      ? []
+      : [
+          ...replays.map((type) =>
+            consumerCreateSubject(stream, '*', subjects.eventType(env, type)),
+          ),
+          // Ordered consumers get generated names (`<nuid>_<n>`): any name, minus the durables
+          // of the other services (denied below).
+          `$JS.API.CONSUMER.INFO.${stream}.*`,
+          `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+          `$JS.API.CONSUMER.DELETE.${stream}.*`,
+          // One registration by subject (`last_by_subj`).
+          `$JS.API.STREAM.MSG.GET.${stream}`,
+        ];
+  // A create naming an existing durable is applied as an update of its filter (see the README),
+  // and a pull from one takes its messages: the other services' durables are off limits.
+  const othersDurables =
+    replays.length === 0
+      ? []
+      : serviceDurableNames().filter(
+          (durable) => !profile.consumes.some((grant) => grant.durable === durable),
+        );
   return {
     inboxPrefix,
     pub: {
@@ -336,8 +374,14 @@ export function servicePermissions(env: string, service: WardenService): NatsPer
         ...durables,
         ...profile.publishes.map((type) => subjects.eventType(env, type)),
         ...kv,
+        ...reads,
       ]),
-      deny: [],
+      deny: othersDurables.flatMap((durable) => [
+        consumerCreateSubject(stream, durable, '>'),
+        `$JS.API.CONSUMER.INFO.${stream}.${durable}`,
+        `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+        `$JS.API.CONSUMER.DELETE.${stream}.${durable}`,
+      ]),
     },
     sub: {
       allow: [

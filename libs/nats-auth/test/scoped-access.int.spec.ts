@@ -26,7 +26,7 @@ import {
   silentLogger,
 } from '@warden/messaging';
 import { z } from 'zod';
-import { sleep, waitFor } from '@warden/testing';
+import { sleep, startScopedNats, waitFor, type ScopedNats } from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   agentInboxPrefix,
@@ -40,14 +40,14 @@ import {
   WARDEN_SERVICES,
   type WardenService,
 } from '../src/index.js';
-import { startAuthedServer, type AuthedServer } from './support/authed-server.js';
+import * as natsAuth from '../src/index.js';
 
 const env = 'scoped';
 const stream = subjects.streamName(env);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-let server: AuthedServer;
+let server: ScopedNats<WardenService>;
 const services = new Map<WardenService, NatsConnection>();
 let observer: NatsConnection;
 const observed: string[] = [];
@@ -159,7 +159,7 @@ function pushConfig(agent: Agent, name: string, filter: string, deliver: string)
 }
 
 beforeAll(async () => {
-  server = await startAuthedServer(env);
+  server = await startScopedNats(env, natsAuth);
   const { dir } = server.setup;
   brokerSeed = (await readFile(join(dir, SETUP_FILES.brokerSigningSeed), 'utf8')).trim();
   accountPublicKey = (await readFile(join(dir, SETUP_FILES.accountPublicKey), 'utf8')).trim();
@@ -221,7 +221,7 @@ afterAll(async () => {
     ...services.values(),
   ];
   for (const nc of opened) await nc?.close();
-  await (server as AuthedServer | undefined)?.stop();
+  await (server as ScopedNats<WardenService> | undefined)?.stop();
 });
 
 describe('the generated setup', () => {

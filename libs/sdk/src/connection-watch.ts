@@ -9,13 +9,14 @@ export interface ReconnectWait {
 }
 
 /**
- * Follows the connection's state: whether it is up, and when it comes back after a disconnect. A request nats.js buffered while the
- * connection was down is not reliably sent after the reconnect (a JetStream publish made during a
- * NATS restart waited for its whole timeout, reproduced), so a caller waiting on one sends it again
- * at the reconnect instead.
+ * Follows the connection's state: whether it is up, and when it comes back after a disconnect. A
+ * request nats.js buffered while the connection was down is not reliably sent after the reconnect
+ * (a JetStream publish made during a NATS restart waited for its whole timeout, reproduced), so a
+ * caller waiting on one sends it again at the reconnect instead.
  */
 export class ConnectionWatch {
   private readonly listeners = new Set<() => void>();
+  private readonly followers = new Set<() => void>();
   private connected = true;
 
   constructor(nc: NatsConnection) {
@@ -42,6 +43,18 @@ export class ConnectionWatch {
     };
   }
 
+  /**
+   * Calls `listener` at every reconnect until the returned function is called. The outcome
+   * readers use it to replace their consumers at once: after a server restart the old ones are
+   * gone, and waiting for missed heartbeats to say so would hold every answer up.
+   */
+  onReconnect(listener: () => void): () => void {
+    this.followers.add(listener);
+    return () => {
+      this.followers.delete(listener);
+    };
+  }
+
   private async watch(nc: NatsConnection): Promise<void> {
     try {
       for await (const status of nc.status()) {
@@ -51,6 +64,7 @@ export class ConnectionWatch {
         const listeners = [...this.listeners];
         this.listeners.clear();
         for (const listener of listeners) listener();
+        for (const follower of [...this.followers]) follower();
       }
     } catch {
       // The status iterator ends with the connection: nothing left to watch.

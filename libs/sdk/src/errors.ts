@@ -110,6 +110,12 @@ export type WardenConnectionErrorCode =
   | 'agent_suspended'
   /** The agent is retired: it gets no more tokens. */
   | 'agent_retired'
+  /**
+   * The client asked for a NATS credential (`nats.bootstrapCreds`) but this env's broker mints
+   * none: set IDENTITY_NATS_ACCOUNT_SIGNING_SEED and IDENTITY_NATS_ACCOUNT on the broker, or
+   * connect without `nats` to a server without scoped access.
+   */
+  | 'nats_credentials_unavailable'
   /** The identity broker answered but gave no token, for another reason (its message says). */
   | 'credential_refused'
   /** The env has no event stream (Warden was never started for it). */

@@ -13,6 +13,7 @@ export {
   type CallErrorDetails,
   type WardenConnectionErrorCode,
 } from './errors.js';
+export type { ScopedNatsOptions } from './agent-connection.js';
 export type { CallResult } from './outcome.js';
 export { Run, type CallOptions, type EndRunOptions } from './run.js';
 export type { AgentCredential } from './token-source.js';

@@ -1,6 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parseEvent, subjects, type Envelope } from '@warden/contracts';
-import { SubjectReader, type ReadFrom } from './subject-reader.js';
+import { SubjectReader, type ReadFrom, type SubjectReaderOptions } from './subject-reader.js';
+
+/** How the listener's readers use the connection: see {@link SubjectReaderOptions}. */
+export type ReaderSettings = Pick<
+  SubjectReaderOptions,
+  'reconnects' | 'inboxPrefix' | 'deleteConsumers'
+>;
 
 type Resolved = Envelope<'intent.resolved'>;
 
@@ -58,6 +64,7 @@ export class OutcomeListener {
     private readonly nc: NatsConnection,
     private readonly env: string,
     private readonly agentId: string,
+    private readonly settings: ReaderSettings,
   ) {
     this.main = this.reader({ kind: 'new' });
   }
@@ -66,8 +73,13 @@ export class OutcomeListener {
    * Starts listening for `agentId`'s outcomes in `env`; resolves once the server-side consumer
    * exists, so every outcome published from then on is seen.
    */
-  static async start(nc: NatsConnection, env: string, agentId: string): Promise<OutcomeListener> {
-    const listener = new OutcomeListener(nc, env, agentId);
+  static async start(
+    nc: NatsConnection,
+    env: string,
+    agentId: string,
+    settings: ReaderSettings,
+  ): Promise<OutcomeListener> {
+    const listener = new OutcomeListener(nc, env, agentId, settings);
     await listener.main.open();
     listener.listeningSince = Date.now();
     return listener;
@@ -113,8 +125,8 @@ export class OutcomeListener {
   }
 
   /**
-   * Stops every reader and, with `deleteConsumers`, deletes their consumers on the server (waiting
-   * at most a moment); consumers left behind expire on their own.
+   * Stops every reader and, with `deleteConsumers` (and readers allowed to delete), deletes their
+   * consumers on the server, waiting at most a moment; consumers left behind expire on their own.
    */
   async close(options: { deleteConsumers: boolean }): Promise<void> {
     this.closed = true;
@@ -127,6 +139,7 @@ export class OutcomeListener {
 
   private reader(from: ReadFrom): SubjectReader {
     return new SubjectReader(this.nc, {
+      ...this.settings,
       stream: subjects.streamName(this.env),
       subject: subjects.event(this.env, 'intent.resolved', this.agentId),
       from,

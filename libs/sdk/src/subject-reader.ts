@@ -1,17 +1,23 @@
+import { AckPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type Consumer,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
+  createInbox,
+  nanos,
+  nuid,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
+import { classifyDelivery } from './push-delivery.js';
+import { ReaderPosition, type ReadFrom } from './reader-position.js';
 
-/** Where a {@link SubjectReader} starts: after the stream's last message, or at a time. */
-export type ReadFrom = { readonly kind: 'new' } | { readonly kind: 'time'; readonly at: Date };
+export type { ReadFrom } from './reader-position.js';
+
+/** What a reader needs to know about the connection: when it comes back, and whether it is up. */
+export interface ReconnectFeed {
+  readonly isConnected: boolean;
+  /** Calls `listener` at each reconnect; returns the function that stops it. */
+  onReconnect(listener: () => void): () => void;
+}
 
 /** Options of a {@link SubjectReader}. */
 export interface SubjectReaderOptions {
@@ -21,158 +27,246 @@ export interface SubjectReaderOptions {
   readonly from: ReadFrom;
   /** Called for every message, in stream order, at most once per stream sequence. */
   readonly onMessage: (data: Uint8Array, subject: string) => void;
+  /** The connection's reconnects: each one replaces the consumer. */
+  readonly reconnects: ReconnectFeed;
+  /**
+   * The connection's inbox prefix: the consumer delivers to a fresh subject under it (an agent
+   * under scoped access may subscribe only there). Default `_INBOX`.
+   */
+  readonly inboxPrefix?: string;
+  /**
+   * Whether to delete the consumers this reader replaces or stops (best effort, never waited on
+   * for correctness). Off under scoped access, where the agent has no grant to delete: the server
+   * drops a consumer by itself once nobody listens to its deliver subject.
+   */
+  readonly deleteConsumers: boolean;
 }
 
-/** Messages asked for per pull request. */
-const FETCH_BATCH = 256;
-/** How long one pull request waits on an idle subject (heartbeats every half of it). */
-const FETCH_EXPIRES_MS = 10_000;
-/** The server removes a consumer nobody pulled from for this long (a client that vanished). */
+/** The server drops a consumer whose deliver subject has had no subscriber for this long. */
 const INACTIVE_THRESHOLD_MS = 60_000;
-/** Longest pause between attempts to recreate a lost consumer. */
+/** How often an idle consumer sends a heartbeat: its absence reveals a consumer that is gone. */
+const IDLE_HEARTBEAT_MS = 5_000;
+/** Silence after which the consumer is taken for lost: two missed heartbeats, and a margin. */
+const SILENCE_LIMIT_MS = 2 * IDLE_HEARTBEAT_MS + 1_000;
+/** How often the reader checks for that silence. */
+const WATCH_INTERVAL_MS = 1_000;
+/** Longest pause between attempts to create a consumer. */
 const MAX_RETRY_DELAY_MS = 2_000;
 /** How long `stop()` waits for the server to delete the consumer before giving up on it. */
 const DELETE_WAIT_MS = 250;
 
+/** One consumer of the series a reader goes through, and the subscription to its deliveries. */
+interface Generation {
+  readonly name: string;
+  readonly subscription: Subscription;
+  /** When the last delivery or heartbeat arrived (or the consumer was asked for). */
+  lastActivity: number;
+}
+
 /**
- * Reads one subject of a stream from a starting point, in order, through its own ephemeral pull
- * consumer (no acks) and a fetch loop, and keeps reading across disconnects and server restarts.
+ * Reads one subject of a stream from a starting point, in order, through its own ephemeral
+ * *push* consumer (no acks, memory storage, idle heartbeats), and keeps reading across
+ * disconnects, server restarts and lost deliveries by replacing the consumer with one that starts
+ * right after the last message handled.
  *
- * Why not nats.js's ordered consumer: on nats-server 2.9 it recreates itself after a restart
- * from "the last sequence seen", which is 0 when nothing was seen yet: a `New` consumer then
- * replays the subject from sequence 1 and stalls after one message, and a `StartTime` one sends a
- * config the server refuses until it gives up (both reproduced). Here the position is taken from
- * the server: a new consumer reports the sequence before the first it will deliver
- * (`delivered.stream_seq`), so a replacement always starts right after the last message this
- * reader saw or skipped.
+ * Why push and no pull: under scoped NATS access (deploy/nats/README.md) an agent may create a
+ * consumer of its own outcomes, on `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>` only, and
+ * read what it delivers to its own inbox; it may not pull (`CONSUMER.MSG.NEXT`), ask for consumer
+ * INFO, or DELETE. So: subscribe to a fresh inbox subject first (nothing delivered can arrive
+ * before anyone listens), then create the consumer with an explicit `name` and one filter, which
+ * makes nats.js send it to that subject; sequences come from each message's reply subject.
  *
- * Why a fetch loop and not `consume()`: `consume()` keeps re-pulling between messages and, once
- * stopped, leaves pull requests the server answers into a dead inbox (the pitfall `PullLoop` in
- * `@warden/messaging` documents). A fetch sends one request and stops. With no acks, a message
- * delivered to a request nobody listens to any more is lost for this consumer, so a gap in the
- * delivery sequence makes the reader start a new consumer after the last message it handled.
+ * Why not nats.js's ordered consumer: on nats-server 2.9 it recreates itself after a restart from
+ * "the last sequence seen", which is 0 when nothing was seen yet, and replays the subject from
+ * sequence 1 (reproduced). Here a replacement always starts after the position the previous
+ * consumer's create reply or its last delivery gave ({@link ReaderPosition}).
+ *
+ * When the consumer is replaced: at every reconnect (a restarted server lost it, and a consumer
+ * that survived a short disconnect may have sent messages into it); on a hole in its delivery
+ * sequence or a heartbeat announcing a delivery that never came (without acks nothing is sent
+ * twice); after two missed heartbeats; and on a status saying it ended. Stopping is unsubscribing.
  */
 export class SubjectReader {
-  private readonly js;
   private jsm: JetStreamManager | undefined;
-  /** The stream sequence of the last message handled, or before the first one to read. */
-  private lastSeq: number | undefined;
-  private expectedDelivery = 1;
-  private consumer: Consumer | undefined;
-  private consumerName: string | undefined;
-  private current: ConsumerMessages | undefined;
+  private readonly position: ReaderPosition;
+  private current: Generation | undefined;
   private stopping = false;
+  private looping = false;
   private wake: (() => void) | undefined;
+  private wakeRequested = false;
+  private unfollow: (() => void) | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly options: SubjectReaderOptions,
   ) {
-    this.js = jetstream(nc);
+    this.position = new ReaderPosition(options.from);
   }
 
   /** Creates the consumer, then reads in the background. Rejects when the consumer cannot be made. */
   async open(): Promise<void> {
     await this.create();
-    void this.run();
+    this.loop();
   }
 
   /** Reads in the background, creating the consumer first and retrying until it exists. */
   start(): void {
-    void this.run();
+    this.loop();
   }
 
   /**
-   * Stops reading at once, then, with `deleteConsumer`, asks the server to delete the consumer
-   * (waiting at most a moment). A consumer left behind is dropped by the server after its
-   * inactivity threshold.
+   * Stops reading at once (unsubscribes), then, with `deleteConsumer` and when this reader may
+   * delete, asks the server to delete the consumer, waiting at most a moment. Correctness never
+   * depends on it: a consumer nobody listens to is dropped after its inactivity threshold.
    */
   async stop(options: { deleteConsumer: boolean }): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.current?.stop();
-    this.wake?.();
-    const name = this.consumerName;
-    this.consumer = undefined;
-    this.consumerName = undefined;
-    if (name !== undefined && options.deleteConsumer)
+    this.unfollow?.();
+    const name = this.retire({ deleteConsumer: false });
+    this.wakeUp();
+    if (name !== undefined && options.deleteConsumer && this.options.deleteConsumers) {
       await this.deleteConsumer(name, DELETE_WAIT_MS);
+    }
+  }
+
+  private loop(): void {
+    if (this.looping || this.stopping) return;
+    this.looping = true;
+    this.unfollow = this.options.reconnects.onReconnect(() => {
+      this.replace();
+    });
+    void this.run();
   }
 
   private async run(): Promise<void> {
     let failures = 0;
     while (this.isRunning()) {
-      try {
-        const consumer = this.consumer ?? (await this.create());
-        if (!this.isRunning()) break;
-        const messages = await consumer.fetch({
-          max_messages: FETCH_BATCH,
-          expires: FETCH_EXPIRES_MS,
-        });
-        this.current = messages;
-        if (!this.isRunning()) messages.stop();
-        for await (const message of messages) {
-          if (message.info.deliverySequence !== this.expectedDelivery) {
-            // A message went to a pull request nobody listened to any more (a reconnect in
-            // between): without acks it is never redelivered, so start again after the last one.
-            this.consumer = undefined;
-            break;
-          }
-          this.expectedDelivery++;
-          if (this.lastSeq !== undefined && message.seq <= this.lastSeq) continue;
-          this.lastSeq = message.seq;
-          this.options.onMessage(message.data, message.subject);
+      if (this.current === undefined) {
+        try {
+          await this.create();
+          failures = 0;
+        } catch {
+          // The stream is not reachable yet (a server still starting, a connection still down):
+          // try again, a little later each time.
+          if (!this.isRunning()) break;
+          failures++;
+          await this.pause(Math.min(MAX_RETRY_DELAY_MS, 50 * 2 ** failures));
         }
-        failures = 0;
-      } catch {
-        // The consumer is gone (a server restart, the inactivity threshold after a long
-        // disconnect), or the server is not back yet: start a new one after the last message.
-        if (!this.isRunning()) break;
-        this.consumer = undefined;
-        failures++;
-        await this.pause(Math.min(MAX_RETRY_DELAY_MS, 50 * 2 ** failures));
-      } finally {
-        this.current = undefined;
+        continue;
       }
+      await this.pause(WATCH_INTERVAL_MS);
+      this.checkSilence();
     }
   }
 
-  private async create(): Promise<Consumer> {
+  /** Replaces a consumer that sent neither a message nor a heartbeat for too long (gone). */
+  private checkSilence(): void {
+    const generation = this.current;
+    if (
+      generation !== undefined &&
+      this.options.reconnects.isConnected &&
+      Date.now() - generation.lastActivity > SILENCE_LIMIT_MS
+    ) {
+      this.replace();
+    }
+  }
+
+  /**
+   * Makes the next consumer: listen on a fresh deliver subject, then ask the server for a consumer
+   * delivering there. A reconnect or a stop while waiting for the answer supersedes it (the loop
+   * makes another); its answer still moves the start position, which holds whatever happened.
+   */
+  private async create(): Promise<void> {
     this.jsm ??= await jetstreamManager(this.nc, { checkAPI: false });
-    const previous = this.consumerName;
-    if (previous !== undefined) void this.deleteConsumer(previous, 0);
-    const info = await this.jsm.consumers.add(this.options.stream, {
-      filter_subject: this.options.subject,
-      ack_policy: AckPolicy.None,
-      mem_storage: true,
-      num_replicas: 1,
-      inactive_threshold: nanos(INACTIVE_THRESHOLD_MS),
-      ...this.startConfig(),
-    });
-    if (this.stopping) {
-      void this.deleteConsumer(info.name, 0);
-      throw new Error('stopped');
+    this.retire({ deleteConsumer: true });
+    const name = nuid.next();
+    const deliver = createInbox(this.options.inboxPrefix);
+    const start = this.position.startConfig();
+    this.position.beginGeneration();
+    const generation: Generation = {
+      name,
+      subscription: this.nc.subscribe(deliver, {
+        callback: (error, message) => {
+          if (error === null) this.receive(generation, message);
+        },
+      }),
+      lastActivity: Date.now(),
+    };
+    this.current = generation;
+    try {
+      // With a `name` and one filter, nats.js sends this to
+      // `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`: the one create subject an agent is
+      // granted, and whose filter the server checks against the body.
+      const info = await this.jsm.consumers.add(this.options.stream, {
+        name,
+        filter_subject: this.options.subject,
+        deliver_subject: deliver,
+        ack_policy: AckPolicy.None,
+        mem_storage: true,
+        num_replicas: 1,
+        inactive_threshold: nanos(INACTIVE_THRESHOLD_MS),
+        // No flow control: its requests need an answer on a subject the agent may not publish to.
+        idle_heartbeat: nanos(IDLE_HEARTBEAT_MS),
+        ...start,
+      });
+      this.position.created(info.delivered);
+      generation.lastActivity = Date.now();
+      if (!this.isCurrent(generation) && this.options.deleteConsumers) {
+        void this.deleteConsumer(name, 0);
+      }
+    } catch (error) {
+      if (this.isCurrent(generation)) this.retire({ deleteConsumer: false });
+      throw error;
     }
-    // The sequence before the first message this consumer delivers: exact for `New`, a lower
-    // bound for a start time, and never past the stream's last message.
-    this.lastSeq = info.delivered.stream_seq;
-    this.expectedDelivery = 1;
-    this.consumerName = info.name;
-    this.consumer = this.js.consumers.getConsumerFromInfo(info);
-    return this.consumer;
   }
 
-  private startConfig(): Partial<ConsumerConfig> {
-    if (this.lastSeq !== undefined) {
-      return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeq + 1 };
+  private receive(generation: Generation, message: Msg): void {
+    // Deliveries of a replaced consumer are dropped: its successor starts after the last message
+    // handled, so they come again.
+    if (generation !== this.current || this.stopping) return;
+    generation.lastActivity = Date.now();
+    const delivery = classifyDelivery(message);
+    switch (delivery.kind) {
+      case 'message': {
+        if (delivery.info.consumer !== generation.name) return;
+        const verdict = this.position.delivered(delivery.info);
+        if (verdict === 'gap') this.replace();
+        else if (verdict === 'handle') this.options.onMessage(message.data, message.subject);
+        return;
+      }
+      case 'heartbeat':
+        if (this.position.heartbeat(delivery.lastDeliverySeq) === 'gap') this.replace();
+        return;
+      case 'ended':
+        this.replace();
+        return;
+      case 'other':
+        return;
     }
-    const { from } = this.options;
-    switch (from.kind) {
-      case 'new':
-        return { deliver_policy: DeliverPolicy.New };
-      case 'time':
-        return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.at.toISOString() };
+  }
+
+  /** Drops the current consumer and has the loop make the next one at once. */
+  private replace(): void {
+    if (!this.isRunning()) return;
+    this.retire({ deleteConsumer: true });
+    this.wakeUp();
+  }
+
+  /** Stops listening to the current consumer; returns its name. */
+  private retire(options: { deleteConsumer: boolean }): string | undefined {
+    const generation = this.current;
+    if (generation === undefined) return undefined;
+    this.current = undefined;
+    try {
+      generation.subscription.unsubscribe();
+    } catch {
+      // The connection is closed: so is the subscription.
     }
+    if (options.deleteConsumer && this.options.deleteConsumers) {
+      void this.deleteConsumer(generation.name, 0);
+    }
+    return generation.name;
   }
 
   private async deleteConsumer(name: string, waitMs: number): Promise<void> {
@@ -189,18 +283,33 @@ export class SubjectReader {
     clearTimeout(timer);
   }
 
+  /** Waits `ms`, or less when {@link wakeUp} is called (also just before). */
   private pause(ms: number): Promise<void> {
+    if (this.wakeRequested) {
+      this.wakeRequested = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.wake = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }
 
-  // A method, not a field read: TypeScript would narrow `stopping` across the awaits that change it.
+  private wakeUp(): void {
+    if (this.wake) this.wake();
+    else this.wakeRequested = true;
+  }
+
+  // Methods, not field reads: TypeScript would narrow the fields across the awaits that change them.
+  private isCurrent(generation: Generation): boolean {
+    return this.current === generation;
+  }
+
   private isRunning(): boolean {
     return !this.stopping && !this.nc.isClosed() && !this.nc.isDraining();
   }

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { createCurve, createUser } from '@nats-io/nkeys';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { formatMicros, TokenRequest } from '@warden/contracts';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
@@ -64,7 +65,13 @@ function fakeBroker(
       return Promise.resolve({ json: () => reply });
     },
   } as unknown as NatsConnection;
-  const tokens = new TokenSource(nc, 'dev', 'bot', credential, () => now);
+  const tokens = new TokenSource({
+    route: { nc, sealed: false },
+    env: 'dev',
+    agentId: 'bot',
+    credential,
+    clock: () => now,
+  });
   return {
     tokens,
     bodies,
@@ -173,5 +180,100 @@ describe('TokenSource', () => {
       message: expect.stringContaining('too many tokens (quota)') as unknown,
     });
     expect((error as Error).message).not.toContain('s3cret');
+  });
+});
+
+describe('TokenSource under scoped NATS access', () => {
+  const userKey = createUser().getPublicKey();
+  const natsJwt = (expSeconds: number) =>
+    `e30.${Buffer.from(JSON.stringify({ exp: expSeconds })).toString('base64url')}.sig`;
+
+  it('asks for a NATS JWT with every token, sealed over the bootstrap route only', async () => {
+    const bodies: TokenRequest[] = [];
+    let sealed = true;
+    const broker = createCurve();
+    const nc = {
+      request: (_subject: string, body: string) => {
+        const request = TokenRequest.parse(JSON.parse(body));
+        bodies.push(request);
+        const result = {
+          token: `t-${bodies.length}`,
+          jti: 'j',
+          expires_at: formatMicros((Date.now() + 100_000) * 1000),
+          nats_jwt: natsJwt(Math.floor(Date.now() / 1000) + 100),
+        };
+        const reply =
+          request.reply_xkey === undefined
+            ? { ok: true, result }
+            : {
+                ok: true,
+                result: {
+                  sealed: Buffer.from(
+                    broker.seal(
+                      new TextEncoder().encode(JSON.stringify(result)),
+                      request.reply_xkey,
+                    ),
+                  ).toString('base64'),
+                  sender_xkey: broker.getPublicKey(),
+                },
+              };
+        return Promise.resolve({ json: () => reply });
+      },
+    } as unknown as NatsConnection;
+    let now = Date.now();
+    const tokens = new TokenSource({
+      env: 'dev',
+      agentId: 'bot',
+      credential: { clientSecret: 's3cret' },
+      natsPublicKey: userKey,
+      route: () => Promise.resolve({ nc, sealed }),
+      clock: () => now,
+    });
+    expect(await tokens.token()).toBe('t-1');
+    expect(tokens.natsJwt).toMatch(/^e30\./);
+    sealed = false;
+    now += 99_000;
+    expect(await tokens.token()).toBe('t-2');
+    expect(bodies.map((b) => [b.nats_public_key, b.reply_xkey?.slice(0, 1)])).toEqual([
+      [userKey, 'X'],
+      [userKey, undefined],
+    ]);
+    // A new one-time key for every sealed request.
+    expect(bodies[0]?.reply_xkey).toMatch(/^X[A-Z2-7]{55}$/);
+  });
+
+  it('replaces a token before its NATS JWT expires, whichever ends first', async () => {
+    let now = 1_000_000_000;
+    const nc = {
+      request: () =>
+        Promise.resolve({
+          json: () => ({
+            ok: true,
+            result: {
+              token: 't',
+              jti: 'j',
+              expires_at: formatMicros((now + 100_000) * 1000),
+              // The JWT's whole seconds end 60 s before the token.
+              nats_jwt: natsJwt(Math.floor((now + 40_000) / 1000)),
+            },
+          }),
+        }),
+    } as unknown as NatsConnection;
+    let requests = 0;
+    const tokens = new TokenSource({
+      env: 'dev',
+      agentId: 'bot',
+      credential: { clientSecret: 's3cret' },
+      natsPublicKey: userKey,
+      route: () => {
+        requests++;
+        return Promise.resolve({ nc, sealed: false });
+      },
+      clock: () => now,
+    });
+    await tokens.token();
+    now += 39_000;
+    await tokens.token();
+    expect(requests).toBe(2);
   });
 });

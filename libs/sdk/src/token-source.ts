@@ -1,9 +1,11 @@
 import type { KeyObject } from 'node:crypto';
+import { createCurve, type KeyPair } from '@nats-io/nkeys';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { subjects, TokenReply, type TokenRequest } from '@warden/contracts';
-import { importJWK, SignJWT, type CryptoKey as JoseCryptoKey, type JWK } from 'jose';
+import { subjects, type TokenRequest } from '@warden/contracts';
+import { decodeJwt, importJWK, SignJWT, type CryptoKey as JoseCryptoKey, type JWK } from 'jose';
 import { ulid } from 'ulid';
-import { WardenConnectionError, type WardenConnectionErrorCode } from './errors.js';
+import { WardenConnectionError } from './errors.js';
+import { readTokenReply } from './token-reply.js';
 
 /**
  * How an agent proves who it is to the identity broker: the client secret it was given at
@@ -22,20 +24,14 @@ export type AgentCredential =
 /** How long an assertion lives: it is used at once, and the broker accepts at most 5 minutes. */
 const ASSERTION_TTL_SECONDS = 60;
 
-/** Broker refusals that get their own {@link WardenConnectionErrorCode}; others are `credential_refused`. */
-const REFUSAL_CODES: Partial<Record<string, WardenConnectionErrorCode>> = {
-  invalid_client: 'invalid_client',
-  invalid_grant: 'invalid_client',
-  agent_suspended: 'agent_suspended',
-  agent_retired: 'agent_retired',
-};
-
 /** Refresh once less than this share of a token's lifetime is left. */
 const REFRESH_AT_REMAINING = 0.2;
 /** Stop using a token once less than this share of its lifetime is left: wait for a new one. */
 const UNUSABLE_AT_REMAINING = 0.05;
 /** How long the identity broker gets to answer a token request. */
 const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
+/** Longest pause between scheduled refreshes that failed (see {@link TokenSource.keepFresh}). */
+const MAX_SCHEDULED_RETRY_MS = 5_000;
 
 /** What to do with a token issued at `issuedAt` and expiring at `expiresAt` (epoch ms). */
 export type TokenState =
@@ -66,27 +62,72 @@ export function parseTimestampMs(value: string): number {
 interface Held {
   readonly token: string;
   readonly issuedAt: number;
+  /** The earlier of the token's expiry and its NATS JWT's (whole seconds, so up to 1 s earlier). */
   readonly expiresAt: number;
+  readonly natsJwt: string | undefined;
+}
+
+/** Where one token request goes. */
+export interface TokenRoute {
+  readonly nc: Pick<NatsConnection, 'request'>;
+  /**
+   * The reply crosses an inbox others can read (the bootstrap user's, shared by every agent
+   * host): the request sends a one-time curve key as `reply_xkey`, and the reply must be sealed
+   * to it.
+   */
+  readonly sealed: boolean;
+  /** Called once the request is over (closes a connection opened for it). */
+  readonly release?: () => Promise<void>;
+}
+
+/** Options of a {@link TokenSource}. */
+export interface TokenSourceOptions {
+  readonly env: string;
+  readonly agentId: string;
+  readonly credential: AgentCredential;
+  /** The route of every request, or a function that picks one per request. */
+  readonly route: TokenRoute | (() => Promise<TokenRoute>);
+  /**
+   * Scoped NATS access: the public half (`U…`) of the user nkey this process made. Every request
+   * then sends it as `nats_public_key`, and every token comes with a NATS user JWT bound to it
+   * ({@link TokenSource.natsJwt}).
+   */
+  readonly natsPublicKey?: string;
+  /** The clock (epoch ms); tests move it. */
+  readonly clock?: () => number;
 }
 
 /**
  * The agent's short-lived credential: fetched from the identity broker
  * (`warden.<env>.api.identity.token`) with the agent's client secret or a signed assertion, and
  * replaced before it runs out. The token is only ever put in the `Warden-Credential` header of a
- * proposal; neither it nor the secret is ever logged or put in an error.
+ * proposal; neither it nor the secret (nor the NATS JWT) is ever logged or put in an error.
+ *
+ * Under scoped NATS access each token also carries the agent's NATS user JWT, which expires with
+ * it: {@link keepFresh} then refreshes on a schedule, whether calls ask for tokens or not.
  */
 export class TokenSource {
   private held: Held | undefined;
   private fetching: Promise<string> | undefined;
   private signingKey: Promise<KeyObject | JoseCryptoKey> | undefined;
+  private keeping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly env: string;
+  private readonly agentId: string;
+  private readonly credential: AgentCredential;
+  private readonly clock: () => number;
 
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly env: string,
-    private readonly agentId: string,
-    private readonly credential: AgentCredential,
-    private readonly clock: () => number = Date.now,
-  ) {}
+  constructor(private readonly options: TokenSourceOptions) {
+    this.env = options.env;
+    this.agentId = options.agentId;
+    this.credential = options.credential;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** The NATS user JWT of the latest token (scoped access), for the connection's authenticator. */
+  get natsJwt(): string | undefined {
+    return this.held?.natsJwt;
+  }
 
   /** A usable token: the current one, or a new one when the current one is about to expire. */
   async token(): Promise<string> {
@@ -103,6 +144,23 @@ export class TokenSource {
     return this.refresh();
   }
 
+  /**
+   * Refreshes on a schedule from now on (a fifth of each token's lifetime before its end), and
+   * retries a failed refresh every few seconds until one succeeds. For scoped NATS access: the
+   * connection reconnects with the newest NATS JWT, and when the server ends the connection of
+   * an expired one, the reconnect must find a fresh one even if no call asked for a token.
+   */
+  keepFresh(): void {
+    this.keeping = true;
+    this.schedule(0);
+  }
+
+  /** Stops the schedule of {@link keepFresh}. */
+  close(): void {
+    this.keeping = false;
+    clearTimeout(this.timer);
+  }
+
   /** Fetches a new token (one request at a time, however many calls ask). */
   private refresh(): Promise<string> {
     this.fetching ??= this.fetch().finally(() => {
@@ -111,16 +169,49 @@ export class TokenSource {
     return this.fetching;
   }
 
+  private schedule(failures: number): void {
+    clearTimeout(this.timer);
+    const held = this.held;
+    if (!this.keeping || held === undefined) return;
+    const lifetime = held.expiresAt - held.issuedAt;
+    const due = held.expiresAt - lifetime * REFRESH_AT_REMAINING;
+    const delay =
+      failures > 0
+        ? Math.min(MAX_SCHEDULED_RETRY_MS, 250 * 2 ** failures)
+        : Math.max(0, due - this.clock());
+    this.timer = setTimeout(() => {
+      this.refresh().then(
+        () => {
+          this.schedule(0);
+        },
+        () => {
+          this.schedule(failures + 1);
+        },
+      );
+    }, delay);
+    // The connection keeps the process alive while the client is open; this timer must not.
+    this.timer.unref();
+  }
+
   private async fetch(): Promise<string> {
     const subject = subjects.api(this.env, 'identity', 'token');
     // Awaited only for an assertion: a secret's request leaves in the same tick.
-    const request =
+    const base =
       'clientSecret' in this.credential
         ? this.secretRequest(this.credential.clientSecret)
         : await this.assertionRequest(this.credential);
+    const { route, natsPublicKey } = this.options;
+    const via = typeof route === 'function' ? await route() : route;
+    // A one-time key per request: a reply sniffed on the shared inbox opens with nothing else.
+    const replyKey: KeyPair | undefined = via.sealed ? createCurve() : undefined;
+    const request: TokenRequest = {
+      ...base,
+      ...(natsPublicKey === undefined ? {} : { nats_public_key: natsPublicKey }),
+      ...(replyKey === undefined ? {} : { reply_xkey: replyKey.getPublicKey() }),
+    };
     let body: unknown;
     try {
-      const reply = await this.nc.request(subject, JSON.stringify(request), {
+      const reply = await via.nc.request(subject, JSON.stringify(request), {
         timeout: TOKEN_REQUEST_TIMEOUT_MS,
       });
       body = reply.json();
@@ -132,23 +223,25 @@ export class TokenSource {
         `the identity broker of env "${this.env}" did not give agent ${this.agentId} a token: ${text}`,
         { cause: error },
       );
+    } finally {
+      // Not awaited: closing the bootstrap connection holds nothing up.
+      via.release?.().catch(() => undefined);
     }
-    const reply = TokenReply.safeParse(body);
-    if (!reply.success) {
-      throw new WardenConnectionError(
-        'credential_refused',
-        `the identity broker of env "${this.env}" sent a token reply this SDK does not understand`,
-      );
-    }
-    if (!reply.data.ok) {
-      throw new WardenConnectionError(
-        REFUSAL_CODES[reply.data.error.code] ?? 'credential_refused',
-        `the identity broker of env "${this.env}" refused a token for agent ${this.agentId}: ${reply.data.error.message} (${reply.data.error.code})`,
-      );
-    }
-    const { token, expires_at: expiresAt } = reply.data.result;
-    this.held = { token, issuedAt: this.clock(), expiresAt: parseTimestampMs(expiresAt) };
-    return token;
+    const result = readTokenReply(body, {
+      env: this.env,
+      agentId: this.agentId,
+      ...(replyKey === undefined ? {} : { replyKey }),
+      wantsNatsJwt: natsPublicKey !== undefined,
+    });
+    const natsJwt = result.nats_jwt;
+    const expiresAt = Math.min(
+      parseTimestampMs(result.expires_at),
+      natsJwt === undefined ? Number.POSITIVE_INFINITY : natsJwtExpiry(natsJwt),
+    );
+    this.held = { token: result.token, issuedAt: this.clock(), expiresAt, natsJwt };
+    // A refresh a call asked for moves the schedule too: no second token for the same turn.
+    if (this.keeping) this.schedule(0);
+    return result.token;
   }
 
   private secretRequest(clientSecret: string): TokenRequest {
@@ -184,6 +277,20 @@ export class TokenSource {
       .setExpirationTime(now + ASSERTION_TTL_SECONDS)
       .sign(key);
     return { grant: 'private_key_jwt', assertion };
+  }
+}
+
+/**
+ * Epoch ms of a NATS JWT's `exp` (whole seconds). The broker sets it from the token's expiry, but
+ * the seconds are truncated: the token must be replaced before the JWT, not after it.
+ */
+function natsJwtExpiry(jwt: string): number {
+  try {
+    const { exp } = decodeJwt(jwt);
+    return exp === undefined ? Number.POSITIVE_INFINITY : exp * 1000;
+  } catch {
+    // Not for this SDK to judge: the server does when the connection presents it.
+    return Number.POSITIVE_INFINITY;
   }
 }
 

@@ -2,14 +2,14 @@ import { hostname } from 'node:os';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { buildEvent, isSubjectToken, SUBJECT_TOKEN_RULE } from '@warden/contracts';
-import { connectNats, EventPublisher, isMessagingError } from '@warden/messaging';
+import { EventPublisher } from '@warden/messaging';
 import { ulid } from 'ulid';
+import { connectAgent, type ScopedNatsOptions } from './agent-connection.js';
 import { CallRegistry } from './call-scope.js';
-import { ConnectionWatch } from './connection-watch.js';
 import { WardenConnectionError } from './errors.js';
 import { OutcomeListener } from './outcome-listener.js';
 import { Run, type RunContext } from './run.js';
-import { TokenSource, type AgentCredential } from './token-source.js';
+import type { AgentCredential } from './token-source.js';
 
 /** The SDK's version, stamped on the events it publishes. */
 export const SDK_VERSION = '0.1.0';
@@ -36,6 +36,12 @@ export interface WardenOptions {
   name?: string;
   /** How long `run.call` waits for an outcome by default, in ms. Default 30,000. */
   callTimeoutMs?: number;
+  /**
+   * Scoped NATS access (a deployment from `warden nats setup`): connect with the bootstrap
+   * credential, get this agent's own short-lived NATS credential with its first token, and use
+   * that from then on. Leave it out for an open NATS server (`npm start`).
+   */
+  nats?: ScopedNatsOptions;
 }
 
 /** Options of {@link Warden.startRun}. */
@@ -92,20 +98,15 @@ export class Warden {
   static async connect(options: WardenOptions): Promise<Warden> {
     checkOptions(options);
     const { env, agentId } = options;
-    let nc: NatsConnection;
+    const { nc, tokens, connection, inboxPrefix, scoped } = await connectAgent(options);
     try {
-      nc = await connectNats({ servers: options.servers, name: `warden-sdk ${agentId}` });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const code = isMessagingError(error, 'nats_unreachable')
-        ? 'nats_unreachable'
-        : 'nats_rejected';
-      throw new WardenConnectionError(code, message, { cause: error });
-    }
-    try {
-      const tokens = new TokenSource(nc, env, agentId, options.credential);
-      await tokens.token();
-      const outcomes = await OutcomeListener.start(nc, env, agentId).catch((error: unknown) => {
+      const outcomes = await OutcomeListener.start(nc, env, agentId, {
+        reconnects: connection,
+        ...(inboxPrefix === undefined ? {} : { inboxPrefix }),
+        // An agent on its own scoped connection has no grant to delete consumers; the server
+        // drops them once nobody listens.
+        deleteConsumers: !scoped,
+      }).catch((error: unknown) => {
         if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
           throw WardenConnectionError.envNotProvisioned(env, error);
         }
@@ -123,11 +124,12 @@ export class Warden {
         outcomes,
         tokens,
         calls: new CallRegistry(),
-        connection: new ConnectionWatch(nc),
+        connection,
         callTimeoutMs: options.callTimeoutMs ?? 30_000,
       };
       return new Warden(nc, context, env);
     } catch (error) {
+      tokens.close();
       await nc.close();
       throw error;
     }
@@ -194,8 +196,9 @@ export class Warden {
   }
 
   private async shutdown(): Promise<void> {
-    const { calls, outcomes, connection } = this.context;
+    const { calls, outcomes, connection, tokens } = this.context;
     calls.close();
+    tokens.close();
     if (this.nc.isClosed()) return;
     if (!connection.isConnected) {
       // Nothing can be deleted or drained without a server; its consumers expire on their own.
@@ -243,6 +246,18 @@ function checkOptions(options: WardenOptions): void {
     throw new WardenConnectionError(
       'invalid_options',
       `callTimeoutMs must be a positive number of milliseconds, got ${callTimeoutMs}`,
+    );
+  }
+  const { nats } = options;
+  if (
+    nats !== undefined &&
+    (typeof nats !== 'object' ||
+      typeof nats.bootstrapCreds !== 'string' ||
+      nats.bootstrapCreds.trim() === '')
+  ) {
+    throw new WardenConnectionError(
+      'invalid_options',
+      'nats must be { bootstrapCreds }: the path of creds/bootstrap.creds from `warden nats setup`, or its contents',
     );
   }
 }

@@ -1,3 +1,4 @@
+import { createCurve } from '@nats-io/nkeys';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   buildEvent,
@@ -9,6 +10,7 @@ import {
 } from '@warden/contracts';
 import { decodeJwt } from 'jose';
 import { consumeEvents, Outcome, type EventContext } from '@warden/messaging';
+import { mintAgentUserJwt } from '@warden/nats-auth';
 import { sleep } from '@warden/testing';
 
 /** The client secret the fake token API accepts from any agent. */
@@ -18,6 +20,26 @@ export const FAKE_CLIENT_SECRET = 'wsec_fake-mesh-secret';
 export interface FakeMeshOptions {
   /** Lifetime of the tokens issued to an agent. Default 5 minutes. */
   tokenTtlMs?: (agentId: string) => number;
+  /**
+   * The service whose durable answers intents (under scoped access, one allowed to consume
+   * `intent.proposed` and publish `intent.resolved`: `identity-broker`). Default `fake-mesh`.
+   */
+  service?: string;
+  /**
+   * Scoped access: mint a NATS user JWT for the `nats_public_key` of a token request (expiring
+   * with the token), as the identity broker does with its account signing key.
+   */
+  nats?: { accountSigningSeed: string; accountPublicKey: string };
+}
+
+/** One token request the fake broker answered. */
+export interface TokenRequestSeen {
+  readonly agentId: string;
+  /** It sent `reply_xkey`, and got its reply sealed. */
+  readonly sealed: boolean;
+  readonly natsPublicKey: string | undefined;
+  /** The inbox the reply went to (tells the bootstrap user's from the agent's own). */
+  readonly replyTo: string | undefined;
 }
 
 /** The services played by a test: a token API and one handler that answers every intent. */
@@ -28,6 +50,8 @@ export interface FakeMesh {
   readonly handled: ReadonlyMap<string, number>;
   /** Tokens issued so far. */
   readonly tokensIssued: () => number;
+  /** Every token request answered with a token, in order. */
+  readonly tokenRequests: readonly TokenRequestSeen[];
   stop(): Promise<void>;
 }
 
@@ -78,6 +102,55 @@ export async function startFakeMesh(
   const handled = new Map<string, number>();
   let issued = 0;
 
+  const tokenRequests: TokenRequestSeen[] = [];
+  const brokerXkey = createCurve();
+
+  const issue = async (
+    agentId: string,
+    request: TokenRequest,
+    replyTo: string | undefined,
+  ): Promise<string> => {
+    const ttlMs = options.tokenTtlMs?.(agentId) ?? 300_000;
+    const expiresAt = new Date(Date.now() + ttlMs);
+    const n = ++issued;
+    const natsJwt =
+      options.nats !== undefined && request.nats_public_key !== undefined
+        ? await mintAgentUserJwt({
+            ...options.nats,
+            env,
+            agentId,
+            userPublicKey: request.nats_public_key,
+            expiresAt,
+          })
+        : undefined;
+    const result = {
+      token: `t-${agentId}-${n}`,
+      jti: `jti-${n}`,
+      expires_at: formatMicros(expiresAt.getTime() * 1000),
+      ...(natsJwt === undefined ? {} : { nats_jwt: natsJwt }),
+    };
+    tokenRequests.push({
+      agentId,
+      sealed: request.reply_xkey !== undefined,
+      natsPublicKey: request.nats_public_key,
+      replyTo,
+    });
+    if (request.reply_xkey === undefined) return JSON.stringify({ ok: true, result });
+    // What the broker does for a request over the shared bootstrap inbox: seal the reply to the
+    // requester's one-time key.
+    const sealed = brokerXkey.seal(
+      new TextEncoder().encode(JSON.stringify(result)),
+      request.reply_xkey,
+    );
+    return JSON.stringify({
+      ok: true,
+      result: {
+        sealed: Buffer.from(sealed).toString('base64'),
+        sender_xkey: brokerXkey.getPublicKey(),
+      },
+    });
+  };
+
   const tokenApi: Subscription = nc.subscribe(subjects.api(env, 'identity', 'token'), {
     callback: (error, message) => {
       if (error) return;
@@ -91,7 +164,7 @@ export async function startFakeMesh(
             ? request.data.agent_id
             : undefined
           : decodeJwt(request.data.assertion).sub;
-      if (agentId === undefined) {
+      if (!request.success || agentId === undefined) {
         message.respond(
           JSON.stringify({
             ok: false,
@@ -103,18 +176,7 @@ export async function startFakeMesh(
         );
         return;
       }
-      const ttlMs = options.tokenTtlMs?.(agentId) ?? 300_000;
-      issued++;
-      message.respond(
-        JSON.stringify({
-          ok: true,
-          result: {
-            token: `t-${agentId}-${issued}`,
-            jti: `jti-${issued}`,
-            expires_at: formatMicros((Date.now() + ttlMs) * 1000),
-          },
-        }),
-      );
+      void issue(agentId, request.data, message.reply).then((reply) => message.respond(reply));
     },
   });
 
@@ -140,7 +202,7 @@ export async function startFakeMesh(
   };
   const mesh = await consumeEvents(nc, {
     env,
-    service: 'fake-mesh',
+    service: options.service ?? 'fake-mesh',
     eventType: 'intent.proposed',
     handle: answer,
   });
@@ -149,6 +211,7 @@ export async function startFakeMesh(
     credentials,
     handled,
     tokensIssued: () => issued,
+    tokenRequests,
     async stop() {
       tokenApi.unsubscribe();
       await mesh.stop();

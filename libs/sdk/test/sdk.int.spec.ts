@@ -354,6 +354,27 @@ describe('@warden/sdk against a running NATS', () => {
     expect(left).toEqual([]);
   });
 
+  it('replaces its outcome consumer when the server loses it, and still gets the answer', async () => {
+    const agentId = 'agent-lost-consumer';
+    const warden = await connect(agentId, 20_000);
+    try {
+      const run = await warden.startRun({});
+      await run.call('echo', { n: 1 });
+      // The consumer disappears behind the client's back (an operator, a server that lost it):
+      // its heartbeats stop, and the reader makes a new one after the last outcome it saw.
+      const jsm = await jetstreamManager(nc);
+      const filter = subjects.event(env, 'intent.resolved', agentId);
+      for await (const consumer of jsm.consumers.list(subjects.streamName(env))) {
+        if (consumer.config.filter_subject === filter) {
+          await jsm.consumers.delete(subjects.streamName(env), consumer.name);
+        }
+      }
+      await expect(run.call('echo', { n: 2 })).resolves.toMatchObject({ output: { n: 2 } });
+    } finally {
+      await warden.close();
+    }
+  }, 30_000);
+
   it('says what to do when Warden is not running for the env', async () => {
     const noNats = await Warden.connect({
       servers: 'nats://127.0.0.1:1',

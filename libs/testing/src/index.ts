@@ -14,6 +14,13 @@ export {
   type TestNats,
 } from './nats-server.js';
 export { makeTempDir, removeTempDir } from './temp-dir.js';
+export {
+  startScopedNats,
+  type GeneratedNatsSetup,
+  type NatsAuthKit,
+  type ScopedNats,
+  type ScopedPrincipal,
+} from './scoped-nats.js';
 export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
 export { auditSql } from './audit-sql.js';
 export { proposedEvent, TEST_PRODUCER, type ProposedEventOptions } from './events.js';

@@ -71,7 +71,8 @@ export interface SpawnedNatsServer {
 // outlive it and hold their ports: kill them on the way out. `exit` handlers must be synchronous.
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
-function track(child: ChildProcess): void {
+/** Kills `child` when the test process exits (shared by every server this library spawns). */
+export function track(child: ChildProcess): void {
   running.add(child);
   child.once('exit', () => running.delete(child));
   if (!exitHookInstalled) {
@@ -182,7 +183,8 @@ async function launch(
   throw new Error(`nats-server at ${url} was not ready within ${readyTimeoutMs} ms:\n${output}`);
 }
 
-function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+/** Sends `signal` (SIGKILL after 5 s) and resolves once `child` has exited. */
+export function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), 5_000);

@@ -21,6 +21,18 @@ export interface StackOptions {
   dataDir: string;
   /** Extra environment for every service (e.g. `POLICY_ALLOWED_TOOLS`). */
   extraEnv?: Record<string, string>;
+  /**
+   * Environment for one service on top of the rest: on a server with scoped access, its
+   * `NATS_CREDS` (and the broker's account signing key), e.g. `ScopedNats.serviceEnv` of
+   * `@warden/testing`.
+   */
+  serviceEnv?: (service: StackService) => Record<string, string>;
+  /**
+   * How the stack's own admin connection (agent registration) authenticates on a server with
+   * scoped access: the CLI's `.creds` and the inbox prefix its permissions allow (`_INBOX_cli`).
+   * Unset: an anonymous connection.
+   */
+  adminNats?: { credsFile: string; inboxPrefix: string };
 }
 
 /**
@@ -48,9 +60,9 @@ export class Stack {
     return stack;
   }
 
-  /** The environment one service process gets. */
-  serviceEnv(): Record<string, string> {
-    const { env, natsUrl, dataDir, extraEnv } = this.options;
+  /** The environment a process of `service` gets. */
+  serviceEnv(service: StackService): Record<string, string> {
+    const { env, natsUrl, dataDir, extraEnv, serviceEnv } = this.options;
     return {
       WARDEN_ENV: env,
       NATS_URL: natsUrl,
@@ -60,6 +72,7 @@ export class Stack {
       COLLECTOR_ACK_WAIT_MS: '3000',
       ...identityTestEnv(),
       ...extraEnv,
+      ...serviceEnv?.(service),
     };
   }
 
@@ -77,7 +90,11 @@ export class Stack {
   }
 
   private async register(agentId: string): Promise<string> {
-    this.admin ??= await connectNats({ servers: this.options.natsUrl, name: 'e2e-admin' });
+    this.admin ??= await connectNats({
+      servers: this.options.natsUrl,
+      name: 'e2e-admin',
+      ...this.options.adminNats,
+    });
     const secrets = await registerAgents(this.admin, this.options.env, [agentId]);
     const secret = secrets.get(agentId);
     if (secret === undefined) throw new Error(`agent ${agentId} got no client secret`);
@@ -86,7 +103,7 @@ export class Stack {
 
   /** Starts one more process of `service` (it shares the service's durables). */
   async addReplica(service: StackService): Promise<ServiceProcess> {
-    const replica = await startService(service, this.serviceEnv());
+    const replica = await startService(service, this.serviceEnv(service));
     this.replicas.set(service, [...(this.replicas.get(service) ?? []), replica]);
     return replica;
   }

@@ -59,9 +59,9 @@ export function natsCommand(): Command {
           '',
           'Next:',
           `  1. Point deploy/nats/nats-server.conf at ${resolve(dir, SETUP_FILES.authConf)} (it includes ./generated/auth.conf) and start nats-server.`,
-          '  2. Give each service its creds file (NATS_CREDS) and its inbox prefix _INBOX_svc_<service>.',
+          '  2. Give each service its creds file: NATS_CREDS=<dir>/creds/<service>.creds.',
           `  3. Give the identity broker IDENTITY_NATS_ACCOUNT_SIGNING_SEED from ${SETUP_FILES.brokerSigningSeed}`,
-          `     and the account public key from ${SETUP_FILES.accountPublicKey}.`,
+          `     and IDENTITY_NATS_ACCOUNT from ${SETUP_FILES.accountPublicKey}.`,
           `  4. Hand creds/bootstrap.creds to agent hosts; move ${SETUP_FILES.operatorSeed} and ${SETUP_FILES.accountSeed} offline.`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { RunningService } from '@warden/service';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import ora from 'ora';
@@ -11,6 +11,9 @@ import { CliError, printTable } from '../output.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 import { printDemoReport, runDemo } from './demo.command.js';
 import { appPath, loadService, SERVICES, type ServiceName } from '../services.js';
+
+/** Where `warden up` keeps its state by default (relative to the working directory). */
+const DEFAULT_STATE_DIR = '.warden';
 
 /** The default first HTTP port; each service gets the next one (its /healthz and /readyz). */
 const FIRST_HTTP_PORT = 7410;
@@ -42,7 +45,11 @@ export function upCommand(): Command {
       ),
     )
     .option('--split', 'run each service as its own process (as in production)')
-    .option('--state <dir>', 'where a NATS server started by warden keeps its files', '.warden')
+    .option(
+      '--state <dir>',
+      'where warden keeps its state: a NATS server it started, identity keys, the bootstrap admin secret',
+      DEFAULT_STATE_DIR,
+    )
     .addOption(
       new Option('--http-port <port>', 'the first service HTTP port (health); the others follow')
         .default(FIRST_HTTP_PORT)
@@ -114,8 +121,8 @@ async function up(options: UpOptions): Promise<void> {
   process.stdout.write(
     [
       `Warden is up (env ${options.env}${options.clickhouseUrl ? `, ClickHouse at ${options.clickhouseUrl}` : `, audit log in ${options.data}`}). Ctrl-C stops it.`,
-      ...adminHint(identity, options.env),
-      `Try: npm run warden -- demo --env ${options.env}`,
+      ...adminHint(identity, options),
+      `Try: npm run warden -- demo --env ${options.env}${options.state === DEFAULT_STATE_DIR ? '' : ` --state ${displayPath(resolve(options.state))}`}`,
       `     npm run warden -- audit sql "SELECT type, count() AS n FROM events GROUP BY type" --env ${options.env}`,
       '',
     ].join('\n'),
@@ -142,16 +149,23 @@ async function up(options: UpOptions): Promise<void> {
 }
 
 /** How to act as the bootstrap admin (register agents, revoke tokens), when `warden up` knows. */
-function adminHint(identity: IdentityState, env: string): string[] {
-  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+function adminHint(identity: IdentityState, options: UpOptions): string[] {
+  const flags = options.env === 'dev' ? '' : ` --env ${options.env}`;
   if (process.env['IDENTITY_BOOTSTRAP_ADMIN_SECRET']) {
     return [
-      `Admin: npm run warden -- login --user admin${envFlag}   (secret: IDENTITY_BOOTSTRAP_ADMIN_SECRET)`,
+      `Admin: npm run warden -- login --user admin${flags}   (secret: IDENTITY_BOOTSTRAP_ADMIN_SECRET)`,
     ];
   }
   if (!existsSync(identity.bootstrapSecretFile)) return [];
-  const file = relative(process.cwd(), identity.bootstrapSecretFile);
-  return [`Admin: npm run warden -- login --user admin --secret-file ${file}${envFlag}`];
+  return [
+    `Admin: npm run warden -- login --user admin --secret-file ${displayPath(identity.bootstrapSecretFile)}${flags}`,
+  ];
+}
+
+/** A path as a person would paste it from here: relative below the working directory. */
+function displayPath(path: string): string {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere.startsWith('..') || isAbsolute(fromHere) ? path : fromHere;
 }
 
 /** The environment a service reads its configuration from, with the command's flags applied. */

@@ -13,6 +13,8 @@ export interface IssuedCredential {
   readonly iat: number;
   readonly exp: number;
   readonly scope: readonly string[];
+  /** The nkey public key of the NATS user JWT issued with the token, when there was one. */
+  readonly natsUser?: string;
 }
 
 /**
@@ -42,6 +44,7 @@ export class CredentialEvents {
           issued_at: formatMicros(credential.iat * 1_000_000),
           expires_at: formatMicros(credential.exp * 1_000_000),
           scope: [...credential.scope],
+          ...(credential.natsUser === undefined ? {} : { nats_user: credential.natsUser }),
         },
       }),
     );

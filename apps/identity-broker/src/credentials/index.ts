@@ -25,6 +25,8 @@ import { CredentialEvents } from './credential-events.js';
 import { CredentialsApi } from './credentials-api.js';
 import { IssueToken } from './issue-token.use-case.js';
 import { KvKeyRing } from './key-ring.kv.js';
+import { NatsCredentials } from './nats-credentials.js';
+import { ReplySealer } from './reply-sealer.js';
 import { RevokeCredentials } from './revoke-credentials.use-case.js';
 import { KvRevocations } from './revocations.kv.js';
 import { credentialSettings, type CredentialSettings } from './settings.js';
@@ -148,6 +150,12 @@ export const credentialProviders: Provider[] = [
         revocations: revocations.list,
         events,
         logger,
+        ...(settings.nats === undefined
+          ? {}
+          : { natsCredentials: NatsCredentials.create({ env: settings.env, ...settings.nats }) }),
+        // One curve key pair per process, made now: each replica seals with its own and names it
+        // in `sender_xkey`, so replicas need not share it.
+        sealer: new ReplySealer(),
       }),
   },
   {

@@ -1,6 +1,7 @@
 import {
   formatMicros,
   type HumanTokenRequest,
+  type SealedTokenResult,
   type TokenRequest,
   type TokenResult,
 } from '@warden/contracts';
@@ -20,6 +21,8 @@ import { generateSigningKey, type SigningKey } from '../domain/signing-key.js';
 import { verifySecret } from '../domain/secret-verifier.js';
 import type { KvAssertionReplay } from './assertion-replay.kv.js';
 import type { CredentialEvents } from './credential-events.js';
+import { hasValidChecksum, type NatsCredentials } from './nats-credentials.js';
+import type { ReplySealer } from './reply-sealer.js';
 import type { CredentialSettings } from './settings.js';
 
 /** What a human token lets a human do: call the APIs their roles allow. */
@@ -42,13 +45,21 @@ export interface IssueTokenDeps {
   readonly revocations: RevocationList;
   readonly events: Pick<CredentialEvents, 'issued'>;
   readonly logger: Logger;
+  /**
+   * Mints agents' NATS user JWTs (scoped transport); unset when the broker has no account
+   * signing key, and then a request with `nats_public_key` is refused.
+   */
+  readonly natsCredentials?: Pick<NatsCredentials, 'mint'>;
+  /** Seals replies to a requester's `reply_xkey`. */
+  readonly sealer: Pick<ReplySealer, 'seal'>;
   readonly clock?: () => number;
 }
 
 /**
  * The token API's use case (`token`, `human-token`): a principal proves who it is and gets a
  * short-lived token. `credential.issued` is stored in the log before the token is returned, so
- * every token in circulation is on the record.
+ * every token in circulation is on the record. An agent may also get a NATS user JWT bound to an
+ * nkey it holds (`nats_public_key`), and its reply sealed to a curve key (`reply_xkey`).
  */
 export class IssueToken {
   private readonly clock: () => number;
@@ -59,8 +70,29 @@ export class IssueToken {
     this.clock = deps.clock ?? Date.now;
   }
 
-  /** `token`: an agent token for a client secret or a signed assertion. */
-  async agentToken(request: TokenRequest): Promise<TokenResult> {
+  /**
+   * `token`: an agent token for a client secret or a signed assertion; with `nats_public_key`, a
+   * NATS user JWT with it (same expiry); with `reply_xkey`, all of it sealed to that key.
+   */
+  async agentToken(request: TokenRequest): Promise<TokenResult | SealedTokenResult> {
+    const natsUser = request.nats_public_key;
+    // Refused before the secret is checked: it depends only on this broker's configuration, and
+    // answering a token without the credential asked for would leave the agent unable to connect
+    // with no hint why.
+    if (natsUser !== undefined && this.deps.natsCredentials === undefined) {
+      throw new ApiFailure(
+        'nats_credentials_unavailable',
+        'this broker issues no NATS credentials (IDENTITY_NATS_ACCOUNT_SIGNING_SEED is not set): ask without nats_public_key, or configure scoped NATS access',
+      );
+    }
+    for (const [field, key] of [
+      ['nats_public_key', natsUser],
+      ['reply_xkey', request.reply_xkey],
+    ] as const) {
+      if (key !== undefined && !hasValidChecksum(key)) {
+        throw new ApiFailure('invalid_request', `${field}: not a valid nkey (bad checksum)`);
+      }
+    }
     const agent =
       request.grant === 'client_secret'
         ? await this.bySecret(request.agent_id, request.client_secret)
@@ -73,14 +105,18 @@ export class IssueToken {
       case 'retired':
         throw new ApiFailure('agent_retired', `agent ${agent.agent_id} is retired`);
     }
-    return this.mint({
+    const result = await this.mint({
       typ: AGENT_TOKEN_TYPE,
       principal: { kind: 'agent', agentId: agent.agent_id },
       method: request.grant,
       scope: AGENT_SCOPE,
       ttlSeconds: request.ttl_seconds ?? this.deps.settings.agentTokenTtlSeconds,
       revokedBeforeMs: this.deps.revocations.revokedBefore(agent.agent_id),
+      ...(natsUser === undefined ? {} : { natsUser }),
     });
+    return request.reply_xkey === undefined
+      ? result
+      : this.deps.sealer.seal(result, request.reply_xkey);
   }
 
   /** `human-token`: a human token (the CLI's login) for the human's secret. */
@@ -157,6 +193,8 @@ export class IssueToken {
     roles?: readonly string[];
     ttlSeconds: number;
     revokedBeforeMs: number | undefined;
+    /** An agent's nkey public key: mint its NATS user JWT too. */
+    natsUser?: string;
   }): Promise<TokenResult> {
     const key = this.deps.signingKey();
     const jti = ulid();
@@ -172,6 +210,7 @@ export class IssueToken {
       iat,
       ttlSeconds: request.ttlSeconds,
     });
+    const natsJwt = await this.natsJwt(principal, request.natsUser, exp);
     // On the record before it leaves: a token whose issuance was not stored is never handed out.
     await this.deps.events.issued({
       jti,
@@ -181,12 +220,46 @@ export class IssueToken {
       iat,
       exp,
       scope: request.scope,
+      ...(natsJwt === undefined ? {} : { natsUser: request.natsUser }),
     });
     const expiresAt = formatMicros(exp * 1_000_000);
+    // Never the token, nor the NATS JWT: either lets its holder act as the agent.
     this.deps.logger.info(
-      { principal_kind: principal.kind, jti, kid: key.kid, expires_at: expiresAt },
+      {
+        principal_kind: principal.kind,
+        jti,
+        kid: key.kid,
+        expires_at: expiresAt,
+        nats_credential: natsJwt !== undefined,
+      },
       'token issued',
     );
-    return { token, jti, expires_at: expiresAt };
+    return {
+      token,
+      jti,
+      expires_at: expiresAt,
+      ...(natsJwt === undefined ? {} : { nats_jwt: natsJwt }),
+    };
+  }
+
+  /**
+   * The NATS user JWT of an agent token asked with `nats_public_key`: the same expiry as the token
+   * (the server disconnects the agent then), the agent's own permissions.
+   */
+  private async natsJwt(
+    principal: { kind: 'agent'; agentId: string } | { kind: 'human'; humanId: string },
+    natsUser: string | undefined,
+    exp: number,
+  ): Promise<string | undefined> {
+    if (natsUser === undefined || principal.kind !== 'agent') return undefined;
+    const minter = this.deps.natsCredentials;
+    // agentToken refuses such a request up front; this guards a future caller.
+    if (minter === undefined) {
+      throw new ApiFailure(
+        'nats_credentials_unavailable',
+        'this broker issues no NATS credentials',
+      );
+    }
+    return minter.mint(principal.agentId, natsUser, new Date(exp * 1000));
   }
 }

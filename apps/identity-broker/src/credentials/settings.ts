@@ -22,6 +22,11 @@ export interface CredentialSettings {
    * it could concern has expired, including the leeway, so forgetting it changes nothing.
    */
   readonly revocationRetentionMs: number;
+  /**
+   * The NATS account signing key agents' NATS user JWTs are minted with (scoped transport,
+   * deploy/nats), and the account it belongs to. Unset: no NATS credentials are issued.
+   */
+  readonly nats?: { readonly accountSigningSeed: string; readonly accountPublicKey: string };
 }
 
 /** Margin on top of the strict bounds, for clocks of replicas that disagree a little. */
@@ -44,5 +49,14 @@ export function credentialSettings(config: IdentityBrokerConfig): CredentialSett
     rotationPeriodMs: Math.round(config.IDENTITY_KEY_ROTATION_HOURS * 3_600_000),
     retireAfterMs,
     revocationRetentionMs: retireAfterMs + MARGIN_MS,
+    ...natsSettings(config),
   };
+}
+
+function natsSettings(config: IdentityBrokerConfig): Pick<CredentialSettings, 'nats'> {
+  const seed = config.IDENTITY_NATS_ACCOUNT_SIGNING_SEED;
+  const account = config.IDENTITY_NATS_ACCOUNT;
+  // The config refuses a seed without its account; both unset is a broker without NATS credentials.
+  if (seed === undefined || account === undefined) return {};
+  return { nats: { accountSigningSeed: seed, accountPublicKey: account } };
 }

@@ -26,6 +26,16 @@ export const NatsUserPublicKey = z
   .regex(/^U[A-Z2-7]{55}$/, { error: 'must be an nkey user public key (U…, 56 characters)' });
 
 /**
+ * An nkey curve (xkey) public key (`X` + 55 base32 characters). An agent asking for its first
+ * token over the shared bootstrap connection of a scoped deployment sends a one-time one, and the
+ * broker seals the reply to it: other holders of the bootstrap credential can see the reply go by
+ * on `_INBOX_bootstrap.>` but cannot open it (deploy/nats/README.md).
+ */
+export const XkeyPublicKey = z
+  .string()
+  .regex(/^X[A-Z2-7]{55}$/, { error: 'must be an nkey curve public key (X…, 56 characters)' });
+
+/**
  * `token`: an agent proves who it is and gets a short-lived token. Either its client secret
  * (shown once at registration), or an assertion: a JWT it signed with its registered private key
  * (`alg` EdDSA, `iss` = `sub` = agent id, `aud` = `warden-identity-broker:<env>`, `jti`, `exp`
@@ -38,12 +48,14 @@ export const TokenRequest = z.discriminatedUnion('grant', [
     client_secret: z.string().min(1).max(512),
     ttl_seconds: TtlSeconds.optional(),
     nats_public_key: NatsUserPublicKey.optional(),
+    reply_xkey: XkeyPublicKey.optional(),
   }),
   z.strictObject({
     grant: z.literal('private_key_jwt'),
     assertion: z.string().min(1).max(8192),
     ttl_seconds: TtlSeconds.optional(),
     nats_public_key: NatsUserPublicKey.optional(),
+    reply_xkey: XkeyPublicKey.optional(),
   }),
 ]);
 export type TokenRequest = z.infer<typeof TokenRequest>;
@@ -57,7 +69,21 @@ export const TokenResult = z.strictObject({
   nats_jwt: z.string().min(1).optional(),
 });
 export type TokenResult = z.infer<typeof TokenResult>;
-export const TokenReply = apiReply(TokenResult);
+
+/**
+ * What `token` answers instead of a {@link TokenResult} when the request carried `reply_xkey`:
+ * the JSON of the TokenResult sealed (nkeys `seal`, XSalsa20-Poly1305) from `sender_xkey` to the
+ * requester's key, base64.
+ */
+export const SealedTokenResult = z.strictObject({
+  sealed: z.string().min(1),
+  sender_xkey: XkeyPublicKey,
+});
+export type SealedTokenResult = z.infer<typeof SealedTokenResult>;
+
+/** The `token` op's result: plain, or sealed when the request asked for it. */
+export const AgentTokenResult = z.union([TokenResult, SealedTokenResult]);
+export const TokenReply = apiReply(AgentTokenResult);
 export type TokenReply = z.infer<typeof TokenReply>;
 
 /** `human-token`: a human logs in with the secret given at registration (the CLI's `warden login`). */
@@ -172,7 +198,7 @@ export const HumanListResult = z.strictObject({ humans: z.array(HumanView) });
 
 /** Every identity API op: its request and result schemas, and whether it needs an admin. */
 export const IDENTITY_API = {
-  token: { request: TokenRequest, result: TokenResult, admin: false },
+  token: { request: TokenRequest, result: AgentTokenResult, admin: false },
   'human-token': { request: HumanTokenRequest, result: TokenResult, admin: false },
   jwks: { request: JwksRequest, result: JwksResult, admin: false },
   'agent-register': { request: AgentRegisterRequest, result: AgentRegisterResult, admin: true },

@@ -88,6 +88,15 @@ export const CredentialIssued = z.strictObject({
   issued_at: Timestamp.optional(),
   expires_at: z.string(),
   scope: z.array(z.string()),
+  /**
+   * Added: the nkey public key (`U…`) of the NATS user JWT issued with the token, when the agent
+   * asked for one (scoped transport, deploy/nats). It names the agent's NATS connection in the
+   * server's monitoring; the JWT itself is never logged.
+   */
+  nats_user: z
+    .string()
+    .regex(/^U[A-Z2-7]{55}$/)
+    .optional(),
 });
 
 /**
