@@ -22,8 +22,11 @@ export function identityState(stateDir: string, env: string): IdentityState {
   const dir = resolve(stateDir, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keyFile = join(dir, 'identity-master.key');
-  if (!existsSync(keyFile)) {
+  try {
+    // 'wx': two `warden up` starting at once must not each write a different key.
     writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   return {
     masterKey: readFileSync(keyFile, 'utf8').trim(),

@@ -36,8 +36,9 @@ export const IdentityBrokerConfig = z
     IDENTITY_BOOTSTRAP_ADMIN: withExample(z.string().min(1), 'admin').default('admin'),
     /** The bootstrap admin's secret; when unset, one is made and written to the file below. */
     IDENTITY_BOOTSTRAP_ADMIN_SECRET: withExample(
-      z.string().min(16),
-      'a-long-random-string',
+      // Its verifier lands in the audit log (human.registered): long enough to resist guessing.
+      z.string().min(32, { error: 'must be at least 32 characters (openssl rand -base64 32)' }),
+      'a-random-string-of-at-least-32-characters',
     ).optional(),
     /** Where a made bootstrap admin secret is written (mode 0600), once. */
     IDENTITY_BOOTSTRAP_SECRET_FILE: withExample(

@@ -33,7 +33,7 @@ import {
   startBroker,
   TestDirectory,
 } from './credentials-harness.js';
-import { hostileTokens } from './hostile-tokens.js';
+import { hostileTokens, signedBy } from './hostile-tokens.js';
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -138,7 +138,7 @@ describe('the token API', () => {
     };
     const unknown: number[] = [];
     const wrong: number[] = [];
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 9; i++) {
       const a = await timed('nobody', SECRET);
       const b = await timed('bot-ok', `${SECRET}-wrong`);
       expect(a.reply).toEqual(b.reply);
@@ -146,11 +146,12 @@ describe('the token API', () => {
       unknown.push(a.ms);
       wrong.push(b.ms);
     }
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[3] ?? 0;
-    // Both pay one scrypt (~tens of ms); a short-cut for unknown ids would be ~1 ms.
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[4] ?? 0;
+    // Both pay one scrypt (~tens of ms); a short-cut for unknown ids would be ~1 ms, a ratio
+    // near 0.02. The bounds are loose because the suite runs on two busy cores.
     const ratio = median(unknown) / median(wrong);
-    expect(ratio).toBeGreaterThan(0.5);
-    expect(ratio).toBeLessThan(2);
+    expect(ratio).toBeGreaterThan(0.33);
+    expect(ratio).toBeLessThan(3);
   });
 
   it('refuses suspended and retired agents, after checking their secret', async () => {
@@ -310,6 +311,38 @@ describe('the authentication stage', () => {
     });
   });
 
+  it('refuses a hand-made token of its own key without intents:propose: insufficient_scope', async () => {
+    const key = await activeKeyOf(nc, env);
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      iss: 'warden-identity-broker',
+      sub: 'bot-ok',
+      aud: env,
+      jti: ulid(),
+      iat: now,
+      exp: now + 300,
+    };
+    const header = { alg: 'EdDSA', typ: 'warden-agent+jwt', kid: key.kid };
+    for (const scope of [undefined, [], ['intents:read']]) {
+      const jwt = signedBy(
+        key.privateKey,
+        header,
+        scope === undefined ? claims : { ...claims, scope },
+      );
+      expect(await propose(nc, env, 'bot-ok', jwt)).toMatchObject({
+        type: 'intent.resolved',
+        data: { reason: 'insufficient_scope' },
+      });
+    }
+  });
+
+  it('reports its signing keys and revocation view on /readyz', async () => {
+    const response = await fetch(`${brokers[0]!.url}/readyz`);
+    const body = (await response.json()) as { checks: Record<string, { ok: boolean }> };
+    expect(body.checks['signing-keys']?.ok).toBe(true);
+    expect(body.checks['revocations']?.ok).toBe(true);
+  });
+
   it('refuses a suspended agent’s next intent, with a token it got while active', async () => {
     await directory.addAgent('bot-later', SECRET);
     const { token: jwt } = await tokenOf('bot-later');
@@ -421,7 +454,7 @@ describe('signing keys', () => {
     );
     expect(event).toMatchObject({
       event_id: rotated.result.kid,
-      data: { previous_kid: oldKid, trigger: 'command', by: 'human:admin' },
+      data: { previous_kid: oldKid, trigger: 'command', by: 'human:admin', reason: 'test' },
     });
     expect(JSON.stringify(event)).not.toMatch(/"d":/);
   });

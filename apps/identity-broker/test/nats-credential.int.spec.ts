@@ -3,7 +3,7 @@ import { createAccount, createCurve, createUser, type KeyPair } from '@nats-io/n
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SealedTokenResult, TokenResult, type Envelope } from '@warden/contracts';
 import { connectNats, removeEnv } from '@warden/messaging';
-import { agentPermissions, keyText, userClaims } from '@warden/nats-auth';
+import { AGENT_NATS_JWT_MAX_TTL_SECONDS, BOOTSTRAP_INBOX_PREFIX, keyText } from '@warden/nats-auth';
 import type { RunningService } from '@warden/service';
 import { eventsOfType, readStream, startNats, uniqueEnv, type TestNats } from '@warden/testing';
 import { decodeJwt } from 'jose';
@@ -67,23 +67,39 @@ afterAll(async () => {
 });
 
 describe('a token asked with nats_public_key', () => {
-  it('comes with a NATS user JWT for that key, with the agent permissions, ending with the token', async () => {
+  it('comes with a NATS user JWT for that key, tagged with the agent, ending with the token', async () => {
     const user = createUser();
-    const result = await plainToken({ nats_public_key: user.getPublicKey() });
+    const result = await plainToken({ nats_public_key: user.getPublicKey(), ttl_seconds: 120 });
     expect(result.nats_jwt).toBeDefined();
     const natsJwt = decode<User>(result.nats_jwt ?? '');
     const token = decodeJwt(result.token);
 
     expect(natsJwt.sub).toBe(user.getPublicKey());
-    // Signed by the broker's signing key on behalf of the account: the server trusts it through
-    // the account JWT's signing_keys.
+    // Signed by the broker's scoped signing key on behalf of the account: the server trusts it
+    // through the account JWT's signing_keys and takes the permissions from that key's template,
+    // with the agent id from the tag; the JWT itself carries none.
     expect(natsJwt.iss).toBe(brokerSigning.getPublicKey());
-    expect(natsJwt.nats).toMatchObject({
+    expect(natsJwt.nats).toEqual({
       type: 'user',
+      version: 2,
       issuer_account: account.getPublicKey(),
-      ...userClaims(agentPermissions(env, 'bot-nats')),
+      tags: ['agent:bot-nats'],
     });
+    // A token shorter than the cap: the JWT ends with it.
     expect(natsJwt.exp).toBe(token.exp);
+  });
+
+  it('ends at most 5 minutes from now, however long the token lives', async () => {
+    const user = createUser();
+    const before = Math.floor(Date.now() / 1000);
+    const result = await plainToken({ nats_public_key: user.getPublicKey(), ttl_seconds: 3600 });
+    const after = Math.floor(Date.now() / 1000);
+    const natsExp = decode<User>(result.nats_jwt ?? '').exp ?? Number.POSITIVE_INFINITY;
+    // A suspended or revoked agent gets no new JWT: the server cuts it off within the cap.
+    expect(AGENT_NATS_JWT_MAX_TTL_SECONDS).toBe(300);
+    expect(natsExp).toBeGreaterThanOrEqual(before + AGENT_NATS_JWT_MAX_TTL_SECONDS);
+    expect(natsExp).toBeLessThanOrEqual(after + AGENT_NATS_JWT_MAX_TTL_SECONDS);
+    expect(decodeJwt(result.token).exp).toBeGreaterThanOrEqual(before + 3600);
   });
 
   it('is on the record as credential.issued naming the NATS user, and the JWT is nowhere in the log', async () => {
@@ -161,6 +177,44 @@ describe('a token asked with reply_xkey', () => {
     // Anyone else on the shared bootstrap inbox sees only ciphertext.
     expect(open(sealed, createCurve())).toBeNull();
     expect(JSON.stringify(sealed)).not.toContain(opened?.token);
+  });
+
+  it('is required over the shared bootstrap inbox, before the secret is even checked', async () => {
+    // A caller whose replies land under `_INBOX_bootstrap.`, as the bootstrap credential's do.
+    const bootstrap = await connectNats({
+      servers: nats.url,
+      name: 'nats-credential-bootstrap',
+      inboxPrefix: BOOTSTRAP_INBOX_PREFIX,
+    });
+    try {
+      for (const body of [
+        tokenRequest({ nats_public_key: createUser().getPublicKey() }),
+        tokenRequest({}),
+        { ...tokenRequest({}), client_secret: 'wrong' },
+      ]) {
+        const reply = await callApi(bootstrap, env, 'token', body, TokenResult);
+        expect(reply).toMatchObject({
+          ok: false,
+          error: {
+            code: 'sealing_required',
+            message: expect.stringContaining('reply_xkey') as unknown,
+          },
+        });
+      }
+      // With a key to seal to, the same route works.
+      const mine = createCurve();
+      const sealed = await callApi(
+        bootstrap,
+        env,
+        'token',
+        tokenRequest({ reply_xkey: mine.getPublicKey() }),
+        SealedTokenResult,
+      );
+      if (!sealed.ok) throw new Error(`${sealed.error.code}: ${sealed.error.message}`);
+      expect(decodeJwt(open(sealed.result, mine)?.token ?? '').sub).toBe('bot-nats');
+    } finally {
+      await bootstrap.close();
+    }
   });
 
   it('answers a refusal in clear: an error holds no secret', async () => {

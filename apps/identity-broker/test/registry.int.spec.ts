@@ -23,7 +23,8 @@ import {
   type AgentDirectory,
   type HumanDirectory,
 } from '../src/ports.js';
-import { rebuildAgents, rebuildHumans } from '../src/registry/index.js';
+import { replayRegistryLog } from '../src/registry/index.js';
+import { RegistryLog } from '../src/registry/infra/registry-log.js';
 import { RegistryStore } from '../src/registry/infra/registry-store.js';
 import { KvAgentDirectory } from '../src/registry/infra/kv-agent-directory.js';
 import { adminCredential, callIdentity, ok, startRegistry } from './registry-harness.js';
@@ -280,19 +281,34 @@ describe('directories', () => {
 });
 
 describe('rebuild from the log', () => {
-  it('gives the same records as KV from the events read back off the stream', async () => {
-    const log = (await readStream(nc, env)).map((message) => message.event);
-    const agents = rebuildAgents(log);
-    const humans = rebuildHumans(log);
-    const kvAgents = await store.listAgents();
-    const kvHumans = await store.listHumans();
-    expect(kvAgents.length).toBeGreaterThan(3);
-    expect(Object.fromEntries(agents)).toEqual(
-      Object.fromEntries(kvAgents.map((a) => [a.agent_id, a])),
-    );
-    expect(Object.fromEntries(humans)).toEqual(
-      Object.fromEntries(kvHumans.map((h) => [h.human_id, h])),
-    );
+  it('gives the same records as KV when the replay rebuilds them into empty buckets', async () => {
+    // The production replay (what a starting replica runs), reading this env's log and writing
+    // into the empty buckets of another env: what it makes must be what the API path made.
+    const copy = uniqueEnv('registry-copy');
+    const buckets = await ensureKvBuckets(nc, copy, ['agents', 'humans']);
+    const rebuilt = new RegistryStore(buckets.agents, buckets.humans);
+    try {
+      const log = new RegistryLog(nc, new EventPublisher(nc, { env, producer: TEST_PRODUCER }));
+      const report = await replayRegistryLog(
+        log,
+        rebuilt,
+        { observe: () => undefined },
+        {
+          debug: () => undefined,
+          info: () => undefined,
+          warn: () => undefined,
+          error: () => undefined,
+        },
+      );
+      const kvAgents = await store.listAgents();
+      const kvHumans = await store.listHumans();
+      expect(kvAgents.length).toBeGreaterThan(3);
+      expect(report.repaired).toBe(kvAgents.length + kvHumans.length);
+      expect(await rebuilt.listAgents()).toEqual(kvAgents);
+      expect(await rebuilt.listHumans()).toEqual(kvHumans);
+    } finally {
+      await removeEnv(nc, copy);
+    }
   });
 
   it('repairs a registration whose KV write was lost, on the next register and at start', async () => {

@@ -22,6 +22,8 @@ export class ApiFailure extends Error {
 export interface ApiRequestContext {
   /** The request's headers, names as the caller wrote them (use {@link headerOf} to read one). */
   readonly headers: Readonly<Record<string, string>>;
+  /** Where the answer goes: the caller's inbox (`_INBOX.…`, `_INBOX_bootstrap.…`, …). */
+  readonly reply: string;
 }
 
 /** One op: its request schema and the handler that answers a valid request. */
@@ -53,24 +55,51 @@ export function headerOf(
 export class ApiServer {
   private readonly subscriptions: Subscription[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly options: { env: string; service: string; logger: MessagingLogger },
-  ) {}
+    private readonly options: {
+      env: string;
+      service: string;
+      logger: MessagingLogger;
+      /**
+       * Requests answered at once per op (default {@link DEFAULT_MAX_IN_FLIGHT}); beyond it a
+       * request is refused with `busy` at once, so a flood of expensive requests (each token
+       * refusal costs a scrypt) cannot queue without bound and starve everyone's refreshes.
+       */
+      maxInFlight?: number;
+    },
+  ) {
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  }
 
   /** Starts answering `op`. */
   serve<S extends z.ZodType>(op: string, definition: ApiOp<S>): void {
-    const { env, service } = this.options;
+    const { env, service, logger } = this.options;
     const subscription = this.nc.subscribe(subjects.api(env, service, op), { queue: service });
     this.subscriptions.push(subscription);
+    const answering = new Set<Promise<void>>();
     void (async () => {
       for await (const message of subscription) {
-        const answering = this.answer(op, message, definition);
-        this.inFlight.add(answering);
-        void answering.finally(() => this.inFlight.delete(answering));
+        if (answering.size >= this.maxInFlight) {
+          refuseBusy(message, op, logger);
+          continue;
+        }
+        const answer = this.answer(op, message, definition).catch((error: unknown) => {
+          logger.error({ op, err: error }, 'api answer failed');
+        });
+        answering.add(answer);
+        this.inFlight.add(answer);
+        void answer.finally(() => {
+          answering.delete(answer);
+          this.inFlight.delete(answer);
+        });
       }
-    })();
+    })().catch((error: unknown) => {
+      // The subscription itself failed (a permission violation, the connection closed).
+      logger.error({ op, err: error }, 'api subscription ended');
+    });
   }
 
   /** Stops taking requests and waits for the ones being answered. */
@@ -99,7 +128,10 @@ export class ApiServer {
     try {
       const parsed = definition.request.safeParse(parseBody(message));
       if (!parsed.success) throw new ApiFailure('invalid_request', describeIssues(parsed.error));
-      const result = await definition.handle(parsed.data, { headers: headersOf(message.headers) });
+      const result = await definition.handle(parsed.data, {
+        headers: headersOf(message.headers),
+        reply: message.reply,
+      });
       reply = { ok: true, result };
     } catch (error) {
       if (error instanceof ApiFailure) {
@@ -117,7 +149,21 @@ export class ApiServer {
   }
 }
 
-/** `_INBOX.…` (nats.js's default) or a per-user prefix such as `_INBOX_agent_<id>.…`. */
+/** Requests one op answers at once by default. */
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+
+function refuseBusy(message: Msg, op: string, logger: MessagingLogger): void {
+  if (!message.reply || !isInbox(message.reply)) return;
+  logger.warn({ op }, 'api request refused: too many in flight');
+  const error: ApiError = { code: 'busy', message: 'too many requests at once: retry in a moment' };
+  try {
+    message.respond(JSON.stringify({ ok: false, error }));
+  } catch {
+    // The connection is closing: the caller's request times out instead.
+  }
+}
+
+/** `_INBOX.…` (nats.js's default) or a per-user prefix such as `_INBOX_agent_.<id>.…`. */
 function isInbox(subject: string): boolean {
   return /^_INBOX[._]/.test(subject);
 }

@@ -4,6 +4,9 @@
  * NATS credentials, and the generator behind `warden nats setup`.
  */
 export {
+  AGENT_NATS_JWT_MAX_TTL_SECONDS,
+  AGENT_SIGNING_ROLE,
+  agentScopedSigningKey,
   createAccountKey,
   createUserKey,
   formatCreds,
@@ -20,10 +23,13 @@ export {
   type NkeyText,
 } from './jwt.js';
 export {
+  AGENT_ID_TAG,
+  AGENT_ID_TEMPLATE,
   AGENT_PUBLISHES,
   AGENT_READS,
   agentInboxPrefix,
   agentPermissions,
+  agentPermissionsTemplate,
   BOOTSTRAP_INBOX_PREFIX,
   bootstrapPermissions,
   cliPermissions,

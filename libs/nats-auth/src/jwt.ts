@@ -5,10 +5,12 @@ import {
   fmtCreds,
   type Account,
   type OperatorLimits,
-  type User,
+  type SigningKey,
+  type UserPermissionsLimits,
 } from '@nats-io/jwt';
 import { createAccount, createUser, fromPublic, fromSeed, type KeyPair } from '@nats-io/nkeys';
-import { agentPermissions, type NatsPermissions } from './permissions.js';
+import { isSubjectToken, SUBJECT_TOKEN_RULE } from '@warden/contracts';
+import { AGENT_ID_TAG, agentPermissionsTemplate, type NatsPermissions } from './permissions.js';
 import { NatsAuthError } from './nats-auth.errors.js';
 
 /** An nkey pair as text: the public key (`O…`, `A…`, `U…`) and its seed (`SO…`, `SA…`, `SU…`). */
@@ -68,16 +70,35 @@ export function mintOperatorJwt(options: {
   });
 }
 
+/** The role of the identity broker's scoped signing key in the account JWT. */
+export const AGENT_SIGNING_ROLE = 'agent';
+
+/**
+ * The identity broker's signing key as the account JWT lists it: a *scoped* key (`user_scope`)
+ * whose template is {@link agentPermissionsTemplate}. nats-server gives every user this key signs
+ * the template's grants, with the agent's id filled in from the user JWT's `agent:<id>` tag, and
+ * refuses a user JWT of this key that carries permissions or limits of its own. So whoever holds
+ * the broker's seed can mint agents, and nothing more: no `pub >`, no service's subjects.
+ */
+export function agentScopedSigningKey(env: string, publicKey: string): SigningKey {
+  return {
+    kind: 'user_scope',
+    key: publicKey,
+    role: AGENT_SIGNING_ROLE,
+    template: userClaims(agentPermissionsTemplate(env)),
+  };
+}
+
 /**
  * Mints an account JWT signed by the operator. `signingKeys` are the account's signing keys (the
  * key users are minted with: the identity broker holds one of these, never the account's own
- * seed, so it can be rotated by re-issuing this JWT).
+ * seed, so it can be rotated by re-issuing this JWT); a {@link SigningKey} entry is a scoped one.
  */
 export function mintAccountJwt(options: {
   name: string;
   account: KeyPair | string;
   operator: KeyPair;
-  signingKeys?: readonly string[];
+  signingKeys?: readonly (string | SigningKey)[];
   jetstream: boolean;
 }): Promise<string> {
   const account: Partial<Account> = {
@@ -89,8 +110,11 @@ export function mintAccountJwt(options: {
   return encodeAccount(options.name, subject, account, { signer: options.operator });
 }
 
-/** The `nats` claim of a user JWT with `permissions` (no connection or payload limits). */
-export function userClaims(permissions: NatsPermissions): Partial<User> {
+/**
+ * The `nats` claim of a user JWT with `permissions` (no connection or payload limits), or the
+ * template of a scoped signing key.
+ */
+export function userClaims(permissions: NatsPermissions): Partial<UserPermissionsLimits> {
   return {
     pub: { allow: [...permissions.pub.allow], deny: [...permissions.pub.deny] },
     sub: { allow: [...permissions.sub.allow], deny: [...permissions.sub.deny] },
@@ -139,42 +163,80 @@ export async function mintUserJwt(options: MintUserOptions): Promise<string> {
   );
 }
 
+/**
+ * The longest an agent's NATS user JWT lives, whatever its token's expiry: an agent that is
+ * suspended, retired or has its credentials revoked gets no new token, so the server ends its
+ * connection within this window (its intents are refused at once: the broker checks every one).
+ * The SDK refreshes at 80 % of the shorter of token and JWT, i.e. every 4 minutes.
+ */
+export const AGENT_NATS_JWT_MAX_TTL_SECONDS = 5 * 60;
+
 /** Options of {@link mintAgentUserJwt}. */
 export interface MintAgentUserOptions {
-  /** The Warden account's signing seed (`SA…`): IDENTITY_NATS_ACCOUNT_SIGNING_SEED. */
-  accountSigningSeed: string;
   /**
-   * The Warden account's public key (`A…`). Needed when the seed is an account *signing* key (as
-   * `warden nats setup` makes it, so the key can be rotated without re-keying the account): the
-   * user JWT then names its account in `issuer_account`. Omitted: the seed is the account's own.
+   * The broker's scoped signing seed (`SA…`): IDENTITY_NATS_ACCOUNT_SIGNING_SEED. Never the
+   * account's own seed: the account key is not scoped, so a permission-less user it signed would
+   * be allowed everything.
    */
-  accountPublicKey?: string;
+  accountSigningSeed: string;
+  /** The Warden account's public key (`A…`), named in the user JWT's `issuer_account`. */
+  accountPublicKey: string;
+  /**
+   * The env the credential is for. Checked only: the grants come from the signing key's template,
+   * which `warden nats setup` wrote for one env.
+   */
   env: string;
   agentId: string;
   /** The nkey the agent generated and holds (`U…`); the seed never leaves the agent. */
   userPublicKey: string;
-  /** The expiry of the agent's Warden token: the NATS credential ends with it. */
+  /**
+   * When the credential ends (the server disconnects the agent then). The broker passes the
+   * earlier of the token's expiry and now + {@link AGENT_NATS_JWT_MAX_TTL_SECONDS}.
+   */
   expiresAt: Date;
 }
 
 /**
- * Mints the NATS user JWT an agent connects with, bound to the nkey the agent holds, with
- * {@link agentPermissions} and the expiry of its Warden token. The identity broker calls it when
- * it issues a token whose request carries `nats_public_key`.
+ * Mints the NATS user JWT an agent connects with, bound to the nkey the agent holds, signed with
+ * the broker's scoped key ({@link agentScopedSigningKey}). The JWT carries no permissions: only
+ * the tag `agent:<id>`, from which the server fills in the key's template, so the agent gets
+ * exactly `agentPermissions(env, agentId)`. The identity broker calls it when it issues a token
+ * whose request carries `nats_public_key`.
  */
 export async function mintAgentUserJwt(options: MintAgentUserOptions): Promise<string> {
   if (!(options.expiresAt.getTime() > Date.now())) {
     throw new NatsAuthError('invalid_expiry', 'an agent NATS credential must expire in the future');
   }
+  for (const [field, value] of [
+    ['env', options.env],
+    ['agent', options.agentId],
+  ] as const) {
+    // The id becomes a subject token of every grant: a dot or a wildcard would widen them.
+    if (!isSubjectToken(value)) {
+      throw new NatsAuthError(
+        'invalid_name',
+        `${field} ${JSON.stringify(value)} ${SUBJECT_TOKEN_RULE}`,
+      );
+    }
+  }
   const signer = keyFromSeed(options.accountSigningSeed, 'account');
-  return await mintUserJwt({
-    name: `agent ${options.agentId}`,
-    userPublicKey: options.userPublicKey,
-    accountPublicKey: options.accountPublicKey ?? signer.getPublicKey(),
-    signer,
-    permissions: agentPermissions(options.env, options.agentId),
-    expiresAt: options.expiresAt,
-  });
+  const account = checkKey(options.accountPublicKey, /^A[A-Z2-7]{55}$/, 'account');
+  if (signer.getPublicKey() === account.getPublicKey()) {
+    throw new NatsAuthError(
+      'invalid_key',
+      "agent JWTs are signed with the broker's scoped signing key, not the account's own key (which no template limits)",
+    );
+  }
+  const user = checkUserKey(options.userPublicKey);
+  return await encodeUser(
+    `agent ${options.agentId}`,
+    user,
+    account,
+    // Nothing but the tag: the server refuses a scoped key's user that sets any permission or
+    // limit, and takes all of them from the key's template.
+    { tags: [`${AGENT_ID_TAG}:${options.agentId}`] },
+    { signer, scopedUser: true, exp: epochSeconds(options.expiresAt) },
+  );
 }
 
 /** A `.creds` file (JWT + seed) for a user, as `nats-server` clients read it. */
@@ -193,13 +255,21 @@ export function createAccountKey(): KeyPair {
 }
 
 function checkUserKey(publicKey: string): KeyPair {
-  if (!/^U[A-Z2-7]{55}$/.test(publicKey)) {
-    throw new NatsAuthError('invalid_key', 'expected an nkey user public key (U…, 56 characters)');
+  return checkKey(publicKey, /^U[A-Z2-7]{55}$/, 'user');
+}
+
+function checkKey(publicKey: string, pattern: RegExp, kind: 'user' | 'account'): KeyPair {
+  if (!pattern.test(publicKey)) {
+    const prefix = kind === 'user' ? 'U' : 'A';
+    throw new NatsAuthError(
+      'invalid_key',
+      `expected an nkey ${kind} public key (${prefix}…, 56 characters)`,
+    );
   }
   try {
     return fromPublic(publicKey);
   } catch (error) {
-    throw new NatsAuthError('invalid_key', 'not a valid nkey user public key', { cause: error });
+    throw new NatsAuthError('invalid_key', `not a valid nkey ${kind} public key`, { cause: error });
   }
 }
 

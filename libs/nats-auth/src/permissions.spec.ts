@@ -2,7 +2,9 @@ import { durableName } from '@warden/messaging';
 import { describe, expect, it } from 'vitest';
 import { isNatsAuthError } from './nats-auth.errors.js';
 import {
+  AGENT_ID_TEMPLATE,
   agentPermissions,
+  agentPermissionsTemplate,
   bootstrapPermissions,
   cliPermissions,
   SERVICE_PROFILES,
@@ -21,7 +23,7 @@ const allPrincipals = () => [
 describe('agentPermissions', () => {
   it('grants exactly its own events, the token API and consumers of its own outcomes', () => {
     expect(agentPermissions('prod', 'alice')).toEqual({
-      inboxPrefix: '_INBOX_agent_alice',
+      inboxPrefix: '_INBOX_agent_.alice',
       pub: {
         allow: [
           'warden.prod.evt.intent.proposed.alice',
@@ -34,7 +36,7 @@ describe('agentPermissions', () => {
           (durable) => `$JS.API.CONSUMER.CREATE.WARDEN_PROD.${durable}.>`,
         ),
       },
-      sub: { allow: ['_INBOX_agent_alice.>', 'warden.prod.evt.intent.resolved.alice'], deny: [] },
+      sub: { allow: ['_INBOX_agent_.alice.>', 'warden.prod.evt.intent.resolved.alice'], deny: [] },
     });
   });
 
@@ -69,6 +71,34 @@ describe('agentPermissions', () => {
     expect(agentPermissions('prod', 'bootstrap').inboxPrefix).not.toBe(
       bootstrapPermissions('prod').inboxPrefix,
     );
+  });
+});
+
+describe('agentPermissionsTemplate', () => {
+  it('is agentPermissions with the template in place of the id, as whole tokens only', () => {
+    const template = agentPermissionsTemplate('prod');
+    // nats-server 2.9 expands `{{tag(agent)}}` only as a whole token: never inside one.
+    const all = [
+      template.inboxPrefix,
+      ...template.pub.allow,
+      ...template.pub.deny,
+      ...template.sub.allow,
+      ...template.sub.deny,
+    ];
+    for (const subject of all) {
+      for (const token of subject.split('.')) {
+        if (token.includes('{{')) expect(token).toBe(AGENT_ID_TEMPLATE);
+      }
+    }
+    // The inbox prefix, three events, the consumer create, the inbox and outcome subscriptions.
+    expect(all.filter((subject) => subject.includes(AGENT_ID_TEMPLATE))).toHaveLength(7);
+    // What the server does with a user tagged `agent:<id>`: the same grants as agentPermissions.
+    for (const agent of ['alice', 'policy-decision', 'agent-id-template-probe-1']) {
+      const filled = JSON.parse(
+        JSON.stringify(template).replaceAll(AGENT_ID_TEMPLATE, agent),
+      ) as unknown;
+      expect(filled).toEqual(agentPermissions('prod', agent));
+    }
   });
 });
 

@@ -198,11 +198,27 @@ function check(field: string, value: string): string {
 }
 
 /**
- * The inbox prefix of an agent: `_INBOX_agent_<id>`. The `agent_` part keeps an agent whose id
- * is a service's name (or `bootstrap`) out of that principal's inbox.
+ * Where an agent's id goes in the template of the broker's scoped signing key: the value of the
+ * user JWT's tag `agent:<id>`, which the broker sets when it mints the agent's credential.
+ * nats-server 2.9 expands a template only when it is a whole subject token (`a.{{tag(agent)}}.b`,
+ * never `a_{{tag(agent)}}`), so every subject of an agent holds its id as a token of its own.
+ */
+export const AGENT_ID_TEMPLATE = '{{tag(agent)}}';
+
+/** The tag key of {@link AGENT_ID_TEMPLATE}: a minted agent JWT carries `agent:<id>`. */
+export const AGENT_ID_TAG = 'agent';
+
+/** The first token of every agent inbox; the agent's id is the second (see below). */
+const AGENT_INBOX_ROOT = '_INBOX_agent_';
+
+/**
+ * The inbox prefix of an agent: `_INBOX_agent_.<id>`. The id is a token of its own because the
+ * server fills it in from a template, which 2.9 does only for whole tokens; the fixed first token
+ * keeps every agent's inbox apart from the services', the bootstrap user's and the CLI's
+ * (`_INBOX_svc_…`, `_INBOX_bootstrap`, `_INBOX_cli`), whatever the agent is called.
  */
 export function agentInboxPrefix(agentId: string): string {
-  return `_INBOX_agent_${check('agent', agentId)}`;
+  return `${AGENT_INBOX_ROOT}.${check('agent', agentId)}`;
 }
 
 /** The inbox prefix of a service: `_INBOX_svc_<service>` (its replicas share it). */
@@ -261,6 +277,49 @@ export function agentPermissions(env: string, agentId: string): NatsPermissions 
       allow: [`${inboxPrefix}.>`, outcomes],
       deny: [],
     },
+  };
+}
+
+/**
+ * A valid agent id that stands for "the agent" while {@link agentPermissionsTemplate} derives the
+ * template from {@link agentPermissions}; no real subject token of the grants looks like it.
+ */
+const TEMPLATE_PROBE_ID = 'agent-id-template-probe-0';
+
+/**
+ * {@link agentPermissions} with {@link AGENT_ID_TEMPLATE} in place of the agent's id: the template
+ * of the identity broker's scoped signing key. The server applies it to every user that key signs
+ * (whose JWT must carry no permissions of its own), so the key mints agents only, never a user
+ * with more than an agent's grants. Derived from `agentPermissions` itself (for a probe id, then
+ * replaced token by token), so the two cannot drift; an id that ever ends up inside a longer
+ * token, where 2.9 would not expand the template, is refused here instead of granting nothing.
+ */
+export function agentPermissionsTemplate(env: string): NatsPermissions {
+  check('env', env);
+  if (env === TEMPLATE_PROBE_ID) {
+    throw new NatsAuthError('invalid_name', `env ${JSON.stringify(env)} is reserved`);
+  }
+  const probe = agentPermissions(env, TEMPLATE_PROBE_ID);
+  const fill = (subject: string): string => {
+    const filled = subject
+      .split('.')
+      .map((token) => (token === TEMPLATE_PROBE_ID ? AGENT_ID_TEMPLATE : token))
+      .join('.');
+    if (filled.includes(TEMPLATE_PROBE_ID)) {
+      throw new NatsAuthError(
+        'invalid_name',
+        `the agent id is part of a longer token in ${subject}: nats-server 2.9 cannot template it`,
+      );
+    }
+    return filled;
+  };
+  const fillAll = (list: readonly string[]): string[] => list.map(fill);
+  return {
+    // Limits and `responses`, should agents ever get them, carry over unchanged.
+    ...probe,
+    inboxPrefix: fill(probe.inboxPrefix),
+    pub: { allow: fillAll(probe.pub.allow), deny: fillAll(probe.pub.deny) },
+    sub: { allow: fillAll(probe.sub.allow), deny: fillAll(probe.sub.deny) },
   };
 }
 

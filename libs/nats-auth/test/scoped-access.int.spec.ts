@@ -7,7 +7,8 @@ import {
   jetstreamManager,
   type JetStreamManager,
 } from '@nats-io/jetstream';
-import { createCurve, createUser, type KeyPair } from '@nats-io/nkeys';
+import { encodeUser, type User } from '@nats-io/jwt';
+import { createCurve, createUser, fromPublic, type KeyPair } from '@nats-io/nkeys';
 import {
   nanos,
   nuid,
@@ -84,6 +85,26 @@ async function connectAgent(
   });
   const nc = await server.connectJwt(jwt, key.getSeed(), agentInboxPrefix(id));
   return { id, key, nc };
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * A user JWT signed with the broker's seed, with whatever claims a holder of that seed could
+ * write (mintAgentUserJwt writes only the `agent:<id>` tag): what a leaked broker key can mint.
+ */
+async function mintScopedUser(
+  key: KeyPair,
+  claims: Partial<User>,
+  options: { exp?: number } = {},
+): Promise<string> {
+  return encodeUser('forged', key, fromPublic(accountPublicKey), claims, {
+    signer: keyFromSeed(brokerSeed, 'account'),
+    scopedUser: true,
+    exp: options.exp ?? nowSeconds() + 60,
+  });
 }
 
 /**
@@ -400,7 +421,7 @@ describe('an agent', () => {
     const reply = await alice.nc.request(subjects.api(env, 'identity', 'token'), '{}', {
       timeout: 2_000,
     });
-    expect(dec.decode(reply.data)).toMatch(/^token for _INBOX_agent_alice\./);
+    expect(dec.decode(reply.data)).toMatch(/^token for _INBOX_agent_\.alice\./);
     await denied(bob.nc, 'subscription', `${agentInboxPrefix('alice')}.>`, () => {
       bob.nc.subscribe(`${agentInboxPrefix('alice')}.>`);
     });
@@ -411,16 +432,8 @@ describe('an agent', () => {
 describe('agent credentials', () => {
   it('refuses an agent JWT that has expired', async () => {
     const key = createUser();
-    const signer = keyFromSeed(brokerSeed, 'account');
-    const { agentPermissions } = await import('../src/index.js');
-    const jwt = await mintUserJwt({
-      name: 'agent carol',
-      userPublicKey: key.getPublicKey(),
-      accountPublicKey,
-      signer,
-      permissions: agentPermissions(env, 'carol'),
-      expiresAt: new Date(Date.now() - 1_000),
-    });
+    // Past expiries are refused by mintAgentUserJwt: minted as it would be, but already expired.
+    const jwt = await mintScopedUser(key, { tags: ['agent:carol'] }, { exp: nowSeconds() - 1 });
     await expect(server.connectJwt(jwt, key.getSeed(), agentInboxPrefix('carol'))).rejects.toThrow(
       /expired|authorization/i,
     );
@@ -436,17 +449,13 @@ describe('agent credentials', () => {
 
   it('refuses an agent JWT signed by a key the account does not list', async () => {
     const key = createUser();
-    const rogue = keyFromSeed(
-      dec.decode((await import('@nats-io/nkeys')).createAccount().getSeed()),
-      'account',
-    );
-    const { agentPermissions } = await import('../src/index.js');
-    const jwt = await mintUserJwt({
-      name: 'agent mallory',
-      userPublicKey: key.getPublicKey(),
+    const rogue = dec.decode((await import('@nats-io/nkeys')).createAccount().getSeed());
+    const jwt = await mintAgentUserJwt({
+      accountSigningSeed: rogue,
       accountPublicKey,
-      signer: rogue,
-      permissions: agentPermissions(env, 'mallory'),
+      env,
+      agentId: 'mallory',
+      userPublicKey: key.getPublicKey(),
       expiresAt: new Date(Date.now() + 60_000),
     });
     await expect(
@@ -466,6 +475,101 @@ describe('agent credentials', () => {
     await expect(
       server.connectJwt(jwt, createUser().getSeed(), agentInboxPrefix('alice')),
     ).rejects.toThrow(/authorization/i);
+  });
+});
+
+describe("the broker's signing key (scoped: it mints agents only)", () => {
+  it('signs no user that sets permissions or limits of its own: the server refuses it', async () => {
+    for (const claims of [
+      { pub: { allow: ['>'], deny: [] }, sub: { allow: ['>'], deny: [] } },
+      { pub: { allow: [subjects.event(env, 'policy.decided', 'mallory')], deny: [] } },
+      { subs: -1, data: -1, payload: -1 },
+    ] satisfies Partial<User>[]) {
+      const key = createUser();
+      const jwt = await mintScopedUser(key, { ...claims, tags: ['agent:mallory'] });
+      await expect(
+        server.connectJwt(jwt, key.getSeed(), agentInboxPrefix('mallory')),
+        JSON.stringify(claims),
+      ).rejects.toThrow(/authorization/i);
+    }
+  });
+
+  it("gives its users the agent template only: no decision, no other agent's intent", async () => {
+    const key = createUser();
+    const jwt = await mintScopedUser(key, { tags: ['agent:mallory'] });
+    const mallory = await server.connectJwt(jwt, key.getSeed(), agentInboxPrefix('mallory'));
+    try {
+      const ack = await jetstream(mallory).publish(
+        subjects.event(env, 'intent.proposed', 'mallory'),
+        enc.encode('{}'),
+      );
+      expect(ack.stream).toBe(stream);
+      for (const subject of [
+        subjects.event(env, 'policy.decided', 'mallory'),
+        subjects.event(env, 'intent.proposed', 'alice'),
+        subjects.event(env, 'intent.authenticated', 'mallory'),
+      ]) {
+        // Alice published her own intent earlier: only what arrives from now on counts.
+        const before = (await observedOn(mallory, subject)).length;
+        await denied(mallory, 'publish', subject, () => {
+          mallory.publish(subject, '{}');
+        });
+        expect(await observedOn(mallory, subject)).toHaveLength(before);
+      }
+      await denied(mallory, 'subscription', `${agentInboxPrefix('alice')}.>`, () => {
+        mallory.subscribe(`${agentInboxPrefix('alice')}.>`);
+      });
+    } finally {
+      await mallory.close();
+    }
+  });
+
+  it('confines even a wildcard agent tag to agent subjects (2.9 does not check tag values)', async () => {
+    // The server puts a tag's value into the template as it is, so a holder of the key can tag a
+    // user `agent:*` and act as every agent at once (README, known limits); the template's fixed
+    // tokens still keep it off every service subject.
+    const key = createUser();
+    const jwt = await mintScopedUser(key, { tags: ['agent:*'] });
+    const wild = await server.connectJwt(jwt, key.getSeed(), agentInboxPrefix('mallory'));
+    try {
+      for (const subject of [
+        subjects.event(env, 'policy.decided', 'alice'),
+        subjects.event(env, 'intent.authenticated', 'alice'),
+        subjects.api(env, 'identity', 'register'),
+        `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durableName('policy-decision', 'intent.authenticated')}`,
+      ]) {
+        await denied(wild, 'publish', subject, () => {
+          wild.publish(subject, '{}');
+        });
+        expect(await observedOn(wild, subject)).toEqual([]);
+      }
+      for (const subject of [
+        `${serviceInboxPrefix('identity-broker')}.>`,
+        `${BOOTSTRAP_INBOX_PREFIX}.>`,
+        '_INBOX.>',
+        subjects.allEvents(env),
+      ]) {
+        await denied(wild, 'subscription', subject, () => {
+          wild.subscribe(subject);
+        });
+      }
+    } finally {
+      await wild.close();
+    }
+  });
+
+  it('gives a user without the agent tag nothing', async () => {
+    const key = createUser();
+    const jwt = await mintScopedUser(key, {});
+    const nobody = await server.connectJwt(jwt, key.getSeed(), agentInboxPrefix('mallory'));
+    try {
+      const subject = subjects.event(env, 'intent.proposed', 'mallory');
+      await denied(nobody, 'publish', subject, () => {
+        nobody.publish(subject, '{}');
+      });
+    } finally {
+      await nobody.close();
+    }
   });
 });
 

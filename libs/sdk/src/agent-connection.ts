@@ -34,7 +34,7 @@ export interface AgentConnection {
   readonly nc: NatsConnection;
   readonly tokens: TokenSource;
   readonly connection: ConnectionWatch;
-  /** The connection's inbox prefix (`_INBOX_agent_<id>` under scoped access; nats.js's default otherwise). */
+  /** The connection's inbox prefix (`_INBOX_agent_.<id>` under scoped access; nats.js's default otherwise). */
   readonly inboxPrefix: string | undefined;
   /** Whether the connection is the agent's own scoped one (it may then not delete consumers). */
   readonly scoped: boolean;

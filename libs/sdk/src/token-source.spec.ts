@@ -92,6 +92,28 @@ describe('TokenSource', () => {
     expect(broker.requests()).toBe(1);
   });
 
+  it('counts a token’s lifetime from its iat, so a host clock ahead of the broker’s does not matter', async () => {
+    // The broker's clock is 10 minutes behind this host's; its tokens live 5 minutes.
+    const brokerNow = 1_000_000 - 600_000;
+    const jwt = (n: number) => {
+      const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const iat = Math.floor(brokerNow / 1000);
+      return `${part({ alg: 'EdDSA' })}.${part({ iat, exp: iat + 300, n })}.c2ln`;
+    };
+    const broker = fakeBroker(0, (n) => ({
+      ok: true,
+      result: {
+        token: jwt(n),
+        jti: `j-${n}`,
+        expires_at: formatMicros((brokerNow + 300_000) * 1000),
+      },
+    }));
+    const first = await broker.tokens.token();
+    broker.advance(200_000);
+    expect(await broker.tokens.token()).toBe(first);
+    expect(broker.requests()).toBe(1);
+  });
+
   it('refreshes in the background once less than a fifth of the lifetime is left', async () => {
     const broker = fakeBroker(100_000);
     await broker.tokens.token();

@@ -30,6 +30,8 @@ const REFRESH_AT_REMAINING = 0.2;
 const UNUSABLE_AT_REMAINING = 0.05;
 /** How long the identity broker gets to answer a token request. */
 const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
+/** Shortest pause before a scheduled refresh: a token that is somehow born expired never loops. */
+const MIN_SCHEDULED_REFRESH_MS = 1_000;
 /** Longest pause between scheduled refreshes that failed (see {@link TokenSource.keepFresh}). */
 const MAX_SCHEDULED_RETRY_MS = 5_000;
 
@@ -52,6 +54,19 @@ export function tokenState(issuedAt: number, expiresAt: number, now: number): To
   const left = expiresAt - now;
   if (!(lifetime > 0) || left < lifetime * UNUSABLE_AT_REMAINING) return 'expired';
   return left < lifetime * REFRESH_AT_REMAINING ? 'refresh' : 'fresh';
+}
+
+/**
+ * The broker-clock epoch ms at which `token` was issued (its `iat`); `fallback` (this host's now)
+ * for a token that is not a JWT with an `iat` (the broker always sends one).
+ */
+function issuedAtMs(token: string, fallback: number): number {
+  try {
+    const { iat } = decodeJwt(token);
+    return typeof iat === 'number' ? iat * 1000 : fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 /** Epoch ms of an RFC 3339 timestamp with microseconds (`Date.parse` reads at most milliseconds). */
@@ -178,7 +193,7 @@ export class TokenSource {
     const delay =
       failures > 0
         ? Math.min(MAX_SCHEDULED_RETRY_MS, 250 * 2 ** failures)
-        : Math.max(0, due - this.clock());
+        : Math.max(MIN_SCHEDULED_REFRESH_MS, due - this.clock());
     this.timer = setTimeout(() => {
       this.refresh().then(
         () => {
@@ -238,7 +253,18 @@ export class TokenSource {
       parseTimestampMs(result.expires_at),
       natsJwt === undefined ? Number.POSITIVE_INFINITY : natsJwtExpiry(natsJwt),
     );
-    this.held = { token: result.token, issuedAt: this.clock(), expiresAt, natsJwt };
+    // Expiries are on the broker's clock; this host's may disagree by minutes. The lifetime
+    // (expiry − the token's own iat, both broker clock) is what holds here, counted from now:
+    // a clock ahead by more than a lifetime would otherwise see every new token as expired and
+    // ask for the next one at once, again and again.
+    const receivedAt = this.clock();
+    const lifetime = expiresAt - issuedAtMs(result.token, receivedAt);
+    this.held = {
+      token: result.token,
+      issuedAt: receivedAt,
+      expiresAt: receivedAt + lifetime,
+      natsJwt,
+    };
     // A refresh a call asked for moves the schedule too: no second token for the same turn.
     if (this.keeping) this.schedule(0);
     return result.token;

@@ -48,7 +48,7 @@ Examples:
             service: 'identity broker',
             env: options.env,
             hint: (code) =>
-              code === 'invalid_credentials' || code === 'unauthenticated'
+              code === 'invalid_client' || code === 'unauthenticated'
                 ? 'Check --user and the secret (`warden up` prints where the bootstrap admin secret is).'
                 : undefined,
           },

@@ -1,11 +1,11 @@
 import { ADMIN_ROLE, CREDENTIAL_HEADER } from '@warden/contracts';
-import { ApiFailure, headerOf } from '@warden/messaging';
+import { ApiFailure, headerOf, type MessagingLogger } from '@warden/messaging';
 import type { AdminAuthorizer, AdminCaller, HumanDirectory } from '../ports.js';
 import { HUMAN_TOKEN_TYPE, verifyToken, type TokenClaims } from '../domain/agent-token.js';
 import { CredentialError } from '../domain/credential-rejection.js';
 import type { RevocationList } from '../domain/revocation-list.js';
 import { VerifiedTokenCache } from '../domain/verified-token-cache.js';
-import type { VerificationKeys } from './authenticate-intent.use-case.js';
+import { KeyRefresher, type VerificationKeys } from './authenticate-intent.use-case.js';
 
 /**
  * ADMIN_AUTHORIZER (ports.ts): an admin API request must carry a human token (typ
@@ -15,6 +15,7 @@ import type { VerificationKeys } from './authenticate-intent.use-case.js';
  */
 export class TokenAdminAuthorizer implements AdminAuthorizer {
   private readonly cache = new VerifiedTokenCache(1_000);
+  private readonly refresher: KeyRefresher;
 
   constructor(
     private readonly deps: {
@@ -22,8 +23,13 @@ export class TokenAdminAuthorizer implements AdminAuthorizer {
       readonly keys: VerificationKeys;
       readonly humans: HumanDirectory;
       readonly revocations: RevocationList;
+      /** Whether {@link revocations} is current; absent: always. */
+      readonly revocationsCurrent?: () => boolean;
+      readonly logger?: Pick<MessagingLogger, 'warn' | 'info'>;
     },
-  ) {}
+  ) {
+    this.refresher = new KeyRefresher(deps.keys, deps.logger);
+  }
 
   async requireAdmin(headers: Readonly<Record<string, string>>): Promise<AdminCaller> {
     const token = headerOf(headers, CREDENTIAL_HEADER);
@@ -36,6 +42,13 @@ export class TokenAdminAuthorizer implements AdminAuthorizer {
     const claims = await this.verified(token);
     if (this.deps.revocations.isRevoked(claims.jti)) {
       throw new ApiFailure('unauthenticated', 'the token was revoked: log in again');
+    }
+    // A revocation this replica cannot see yet must not let an admin token through.
+    if (this.deps.revocationsCurrent?.() === false) {
+      throw new ApiFailure(
+        'unavailable',
+        'the revocation list is being reloaded on this replica: try again in a moment',
+      );
     }
     const human = await this.deps.humans.load(claims.sub);
     if (human === undefined) {
@@ -62,7 +75,8 @@ export class TokenAdminAuthorizer implements AdminAuthorizer {
       claims = await verifyToken(token, this.deps.keys.lookup, expected).catch(
         async (error: unknown) => {
           if (!(error instanceof CredentialError) || error.reason !== 'unknown_kid') throw error;
-          await this.deps.keys.refresh();
+          // Never throws: keys that cannot be re-read leave the kid unknown (a refusal).
+          await this.refresher.refresh();
           return verifyToken(token, this.deps.keys.lookup, expected);
         },
       );

@@ -9,9 +9,12 @@ import {
 import { headerOf, OnEvent, Outcome, type EventContext } from '@warden/messaging';
 import { SERVICE_LOGGER } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
-import { AuthenticateIntent } from './authenticate-intent.use-case.js';
+import { AuthenticateIntent, RevocationsUnavailableError } from './authenticate-intent.use-case.js';
 
-/** How soon an intent whose agent could not be read (NATS away) is tried again. */
+/**
+ * How soon an intent is tried again when what the stage reads is unavailable: the agent registry
+ * (NATS away), or a current revocation view (its watch being reopened).
+ */
 const RETRY_MS = 1_000;
 
 /**
@@ -38,8 +41,14 @@ export class AuthenticateIntentHandler {
         envelopeAgent: event.agent_id,
       });
     } catch (error) {
-      // Only reading the agent registry throws: NATS is away; the intent waits, nothing is decided.
-      this.logger.warn({ intent_id: event.intent_id, err: error }, 'agent registry unreadable');
+      // The use case refuses as results; it throws only when it cannot decide: the agent registry
+      // is unreadable (NATS away) or the revocation view is not current. Key-ring refresh
+      // failures never get here (they are an unknown_kid refusal). The intent waits.
+      const what =
+        error instanceof RevocationsUnavailableError
+          ? 'revocation view not current'
+          : 'agent registry unreadable';
+      this.logger.warn({ intent_id: event.intent_id, err: error }, `${what}: intent retried`);
       return Outcome.retry(RETRY_MS);
     }
     const { tool, args, step } = event.data;

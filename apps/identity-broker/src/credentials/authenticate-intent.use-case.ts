@@ -1,4 +1,5 @@
 import { CREDENTIAL_HEADER } from '@warden/contracts';
+import type { MessagingLogger } from '@warden/messaging';
 import type { AgentDirectory } from '../ports.js';
 import {
   AGENT_TOKEN_TYPE,
@@ -14,8 +15,55 @@ import { VerifiedTokenCache } from '../domain/verified-token-cache.js';
 /** The broker's verification keys, as the stage needs them. */
 export interface VerificationKeys {
   readonly lookup: KeyLookup;
-  /** Re-reads the keys (a kid this replica has not seen may come from a fresh rotation). */
+  /**
+   * Re-reads the keys (a kid this replica has not seen may come from a fresh rotation). May
+   * throw (KV unreadable, a stored key that does not open): callers treat that as "still
+   * unknown", see {@link KeyRefresher}.
+   */
   refresh(): Promise<void>;
+}
+
+/**
+ * Thrown by {@link AuthenticateIntent.authenticate} when the revocation view is not current (its
+ * watch was lost): the token cannot be cleared, so the intent must be tried again later, not
+ * accepted.
+ */
+export class RevocationsUnavailableError extends Error {
+  override readonly name = 'RevocationsUnavailableError';
+}
+
+/**
+ * Re-reads the keys after a token named an unknown kid. A failed refresh must not become an error of the request: the kid is still unknown, and the caller
+ * answers `unknown_kid` (a garbage kid must not cost retries). Failures are logged once per
+ * streak: random kids arrive at any rate.
+ */
+export class KeyRefresher {
+  private failing = false;
+
+  constructor(
+    private readonly keys: VerificationKeys,
+    private readonly logger: Pick<MessagingLogger, 'warn' | 'info'> | undefined,
+  ) {}
+
+  /** Re-reads the keys; never throws. */
+  async refresh(): Promise<void> {
+    try {
+      await this.keys.refresh();
+    } catch (error) {
+      if (!this.failing) {
+        this.failing = true;
+        this.logger?.warn(
+          { err: error },
+          'signing keys could not be re-read: tokens with a kid this replica has not seen are refused as unknown_kid',
+        );
+      }
+      return;
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.logger?.info({}, 'signing keys can be re-read again');
+    }
+  }
 }
 
 /** What {@link AuthenticateIntent} reads. */
@@ -23,8 +71,14 @@ export interface AuthenticateIntentDeps {
   readonly env: string;
   readonly keys: VerificationKeys;
   readonly revocations: RevocationList;
+  /**
+   * Whether {@link revocations} is current (its KV watch live). Absent: always (a fixed list).
+   * When not, an intent that would be accepted is retried instead (RevocationsUnavailableError).
+   */
+  readonly revocationsCurrent?: () => boolean;
   readonly agents: AgentDirectory;
   readonly cache?: VerifiedTokenCache;
+  readonly logger?: Pick<MessagingLogger, 'warn' | 'info'>;
 }
 
 /**
@@ -38,14 +92,17 @@ export interface AuthenticateIntentDeps {
  */
 export class AuthenticateIntent {
   readonly cache: VerifiedTokenCache;
+  private readonly refresher: KeyRefresher;
 
   constructor(private readonly deps: AuthenticateIntentDeps) {
     this.cache = deps.cache ?? new VerifiedTokenCache();
+    this.refresher = new KeyRefresher(deps.keys, deps.logger);
   }
 
   /**
-   * Authenticates one intent. Refusals are results, never throws; it throws only when the agent
-   * registry cannot be read (NATS away), which the handler turns into a retry.
+   * Authenticates one intent. Refusals are results, never throws; it throws only when what it
+   * must read is not available — the agent registry (NATS away), or a current revocation view
+   * ({@link RevocationsUnavailableError}) — which the handler turns into a retry.
    */
   async authenticate(token: string | undefined, origin: IntentOrigin): Promise<Authentication> {
     if (token === undefined || token.trim().length === 0) {
@@ -67,7 +124,14 @@ export class AuthenticateIntent {
     // Only an intent whose token is its own gets a registry read (a miss of the view costs one).
     const bound = claims.sub === origin.subjectAgent && claims.sub === origin.envelopeAgent;
     const agent = bound ? (agents.get(claims.sub) ?? (await agents.load(claims.sub))) : undefined;
-    return checkIntent(claims, origin, agent, this.deps.revocations);
+    const result = checkIntent(claims, origin, agent, this.deps.revocations);
+    // A refusal stands whatever the view (it only ever tightens); an acceptance needs it current.
+    if (result.ok && this.deps.revocationsCurrent?.() === false) {
+      throw new RevocationsUnavailableError(
+        'the revocation view is not current (its KV watch is being reopened)',
+      );
+    }
+    return result;
   }
 
   private async verify(token: string): Promise<TokenClaims | CredentialError> {
@@ -79,8 +143,10 @@ export class AuthenticateIntent {
       if (!(error instanceof CredentialError)) throw error;
       if (error.reason !== 'unknown_kid') return error;
     }
-    // Unknown kid: perhaps a rotation this replica's watch has not delivered yet. Look once more.
-    await keys.refresh();
+    // Unknown kid: perhaps a rotation this replica's watch has not delivered yet. Look once more;
+    // if the keys cannot be re-read, the kid stays unknown (a refusal, not a retry: a garbage
+    // kid must not loop until dead-letter).
+    await this.refresher.refresh();
     try {
       return await verifyToken(token, keys.lookup, expected);
     } catch (error) {

@@ -95,6 +95,7 @@ export class CredentialEvents {
             ? {}
             : { previous_retires_at: rotation.previousRetiresAt }),
           ...(rotation.by === undefined ? {} : { by: rotation.by }),
+          ...(rotation.reason === undefined ? {} : { reason: rotation.reason }),
         },
       }),
     );

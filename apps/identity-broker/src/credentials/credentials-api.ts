@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { IDENTITY_API, type IdentityApiOp } from '@warden/contracts';
-import { ApiServer, type ApiOp } from '@warden/messaging';
+import { ApiServer, type ApiOp, type ApiRequestContext } from '@warden/messaging';
 import { NATS_CONNECTION, SERVICE_CONFIG, SERVICE_LOGGER } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
 import type { z } from 'zod';
@@ -45,13 +45,14 @@ export class CredentialsApi implements OnApplicationBootstrap, BeforeApplication
   }
 
   onApplicationBootstrap(): void {
-    this.serve('token', (request) => this.issue.agentToken(request));
+    // The reply subject tells whether the answer crosses the shared bootstrap inbox.
+    this.serve('token', (request, context) => this.issue.agentToken(request, context.reply));
     this.serve('human-token', (request) => this.issue.humanToken(request));
     this.serve('jwks', () => Promise.resolve(this.keys.jwks()));
     this.serveAdmin('revoke', (request, caller) => this.revocation.revoke(request, caller));
     this.serveAdmin('key-list', () => Promise.resolve({ keys: this.keys.list() }));
-    this.serveAdmin('key-rotate', async (_, caller) => {
-      const rotation = await this.keys.rotate('command', caller);
+    this.serveAdmin('key-rotate', async (request, caller) => {
+      const rotation = await this.keys.rotate('command', caller, request.reason);
       if (rotation === undefined) throw new Error('a commanded rotation always writes');
       return {
         kid: rotation.key.kid,
@@ -69,11 +70,11 @@ export class CredentialsApi implements OnApplicationBootstrap, BeforeApplication
 
   private serve<O extends CredentialOp>(
     op: O,
-    handle: (request: RequestOf<O>) => Promise<ResultOf<O>>,
+    handle: (request: RequestOf<O>, context: ApiRequestContext) => Promise<ResultOf<O>>,
   ): void {
     const definition: ApiOp<(typeof IDENTITY_API)[O]['request']> = {
       request: IDENTITY_API[op].request,
-      handle: (request) => handle(request),
+      handle: (request, context) => handle(request, context),
     };
     this.server.serve(op, definition);
   }

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { ensureKvBuckets, EventPublisher, provisionEnv } from '@warden/messaging';
 import {
   NATS_CONNECTION,
+  ReadinessRegistry,
   SERVICE_CONFIG,
   SERVICE_INFO,
   SERVICE_LOGGER,
@@ -10,6 +11,7 @@ import {
 } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
 import type { IdentityBrokerConfig } from '../config.js';
+import { prepareSecretVerifier } from '../domain/secret-verifier.js';
 import {
   ADMIN_AUTHORIZER,
   AGENT_DIRECTORY,
@@ -48,7 +50,12 @@ export const credentialProviders: Provider[] = [
   {
     provide: CREDENTIAL_SETTINGS,
     inject: [SERVICE_CONFIG],
-    useFactory: (config: IdentityBrokerConfig): CredentialSettings => credentialSettings(config),
+    useFactory: async (config: IdentityBrokerConfig): Promise<CredentialSettings> => {
+      // The dummy scrypt verifier is made before any request can arrive: made lazily, the first
+      // unknown id would cost two scrypts and tell itself apart (domain/secret-verifier.ts).
+      await prepareSecretVerifier();
+      return credentialSettings(config);
+    },
   },
   {
     provide: CredentialEvents,
@@ -66,12 +73,19 @@ export const credentialProviders: Provider[] = [
   },
   {
     provide: KvKeyRing,
-    inject: [NATS_CONNECTION, CREDENTIAL_SETTINGS, CredentialEvents, SERVICE_LOGGER],
+    inject: [
+      NATS_CONNECTION,
+      CREDENTIAL_SETTINGS,
+      CredentialEvents,
+      SERVICE_LOGGER,
+      ReadinessRegistry,
+    ],
     useFactory: async (
       nc: NatsConnection,
       settings: CredentialSettings,
       events: CredentialEvents,
       logger: Logger,
+      readiness: ReadinessRegistry,
     ) => {
       // History 1: the ring is one document; private keys cannot be rebuilt from the log (only
       // public halves are logged), so this bucket is the one to back up.
@@ -84,18 +98,25 @@ export const credentialProviders: Provider[] = [
         logger,
       });
       await ring.start();
+      readiness.register('signing-keys', () => ring.status);
       return ring;
     },
   },
   {
     provide: KvRevocations,
-    inject: [NATS_CONNECTION, CREDENTIAL_SETTINGS, SERVICE_LOGGER],
-    useFactory: async (nc: NatsConnection, settings: CredentialSettings, logger: Logger) => {
+    inject: [NATS_CONNECTION, CREDENTIAL_SETTINGS, SERVICE_LOGGER, ReadinessRegistry],
+    useFactory: async (
+      nc: NatsConnection,
+      settings: CredentialSettings,
+      logger: Logger,
+      readiness: ReadinessRegistry,
+    ) => {
       const { revocations: kv } = await ensureKvBuckets(nc, settings.env, ['revocations'], {
         ttlMs: settings.revocationRetentionMs,
       });
       const revocations = new KvRevocations(kv, settings.revocationRetentionMs, logger);
       await revocations.start();
+      readiness.register('revocations', () => revocations.status);
       return revocations;
     },
   },
@@ -111,13 +132,22 @@ export const credentialProviders: Provider[] = [
   },
   {
     provide: AuthenticateIntent,
-    inject: [CREDENTIAL_SETTINGS, KvKeyRing, KvRevocations, AGENT_DIRECTORY],
+    inject: [CREDENTIAL_SETTINGS, KvKeyRing, KvRevocations, AGENT_DIRECTORY, SERVICE_LOGGER],
     useFactory: (
       settings: CredentialSettings,
       keys: KvKeyRing,
       revocations: KvRevocations,
       agents: AgentDirectory,
-    ) => new AuthenticateIntent({ env: settings.env, keys, revocations: revocations.list, agents }),
+      logger: Logger,
+    ) =>
+      new AuthenticateIntent({
+        env: settings.env,
+        keys,
+        revocations: revocations.list,
+        revocationsCurrent: () => revocations.healthy,
+        agents,
+        logger,
+      }),
   },
   {
     provide: IssueToken,
@@ -166,14 +196,22 @@ export const credentialProviders: Provider[] = [
   },
   {
     provide: ADMIN_AUTHORIZER,
-    inject: [CREDENTIAL_SETTINGS, KvKeyRing, HUMAN_DIRECTORY, KvRevocations],
+    inject: [CREDENTIAL_SETTINGS, KvKeyRing, HUMAN_DIRECTORY, KvRevocations, SERVICE_LOGGER],
     useFactory: (
       settings: CredentialSettings,
       keys: KvKeyRing,
       humans: HumanDirectory,
       revocations: KvRevocations,
+      logger: Logger,
     ) =>
-      new TokenAdminAuthorizer({ env: settings.env, keys, humans, revocations: revocations.list }),
+      new TokenAdminAuthorizer({
+        env: settings.env,
+        keys,
+        humans,
+        revocations: revocations.list,
+        revocationsCurrent: () => revocations.healthy,
+        logger,
+      }),
   },
   CredentialsApi,
 ];

@@ -6,6 +6,7 @@ import {
   type TokenResult,
 } from '@warden/contracts';
 import { ApiFailure } from '@warden/messaging';
+import { AGENT_NATS_JWT_MAX_TTL_SECONDS, BOOTSTRAP_INBOX_PREFIX } from '@warden/nats-auth';
 import type { Logger } from '@warden/telemetry';
 import { ulid } from 'ulid';
 import type { AgentDirectory, AgentRecord, HumanDirectory } from '../ports.js';
@@ -72,9 +73,27 @@ export class IssueToken {
 
   /**
    * `token`: an agent token for a client secret or a signed assertion; with `nats_public_key`, a
-   * NATS user JWT with it (same expiry); with `reply_xkey`, all of it sealed to that key.
+   * NATS user JWT with it (expiring with the token, or within 5 minutes if sooner); with
+   * `reply_xkey`, all of it sealed to that key. `replySubject` is where the answer goes: a request
+   * answered into the shared bootstrap inbox must ask for sealing.
    */
-  async agentToken(request: TokenRequest): Promise<TokenResult | SealedTokenResult> {
+  async agentToken(
+    request: TokenRequest,
+    replySubject?: string,
+  ): Promise<TokenResult | SealedTokenResult> {
+    // Every holder of the bootstrap credential may subscribe to `_INBOX_bootstrap.>`: a reply in
+    // clear there hands the token (and NATS JWT) to all of them. Refused before anything else,
+    // the secret check included, so no request over that inbox is ever answered with a token in
+    // clear, whatever the client does.
+    if (
+      replySubject?.startsWith(`${BOOTSTRAP_INBOX_PREFIX}.`) === true &&
+      request.reply_xkey === undefined
+    ) {
+      throw new ApiFailure(
+        'sealing_required',
+        `this request's reply goes to the shared bootstrap inbox (${BOOTSTRAP_INBOX_PREFIX}.>), which every agent host can read: send reply_xkey (a one-time curve public key, X…) so the reply is sealed to it`,
+      );
+    }
     const natsUser = request.nats_public_key;
     // Refused before the secret is checked: it depends only on this broker's configuration, and
     // answering a token without the credential asked for would leave the agent unable to connect
@@ -243,8 +262,11 @@ export class IssueToken {
   }
 
   /**
-   * The NATS user JWT of an agent token asked with `nats_public_key`: the same expiry as the token
-   * (the server disconnects the agent then), the agent's own permissions.
+   * The NATS user JWT of an agent token asked with `nats_public_key`: it ends with the token, or
+   * {@link AGENT_NATS_JWT_MAX_TTL_SECONDS} from now if that is sooner. The server disconnects the
+   * agent at its expiry, and a suspended, retired or revoked agent gets no successor: the cap
+   * bounds how long such an agent keeps its NATS access (its intents are refused at once). The
+   * agent's permissions come from the signing key's template.
    */
   private async natsJwt(
     principal: { kind: 'agent'; agentId: string } | { kind: 'human'; humanId: string },
@@ -260,6 +282,7 @@ export class IssueToken {
         'this broker issues no NATS credentials',
       );
     }
-    return minter.mint(principal.agentId, natsUser, new Date(exp * 1000));
+    const capSeconds = Math.floor(this.clock() / 1000) + AGENT_NATS_JWT_MAX_TTL_SECONDS;
+    return minter.mint(principal.agentId, natsUser, new Date(Math.min(exp, capSeconds) * 1000));
   }
 }

@@ -1,10 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import type { KV } from '@nats-io/kv';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { formatMicros, type JwksResult } from '@warden/contracts';
 import { casUpdate } from '@warden/messaging';
 import type { Logger } from '@warden/telemetry';
 import {
   firstRing,
+  isRetired,
   nextRotationAt,
   RING_KEY,
   rotatedRing,
@@ -16,10 +17,11 @@ import {
 import {
   generateSigningKey,
   openSigningKey,
-  publicKeyOf,
   sealSigningKey,
+  type SealedSigningKey,
   type SigningKey,
 } from '../domain/signing-key.js';
+import { kvPosition, WatchSupervisor, type WatchTiming } from '../domain/watch-supervisor.js';
 
 /** What caused a rotation (the `trigger` of `signing_key.rotated`). */
 export type RotationTrigger = 'bootstrap' | 'command' | 'schedule';
@@ -32,6 +34,8 @@ export interface Rotation {
   /** RFC 3339 (µs). */
   readonly previousRetiresAt?: string;
   readonly by?: string;
+  /** Why, as the operator said it (`key-rotate {reason}`). */
+  readonly reason?: string;
 }
 
 /** A signing key as `key-list` shows it. */
@@ -52,6 +56,15 @@ export interface KeyRingOptions {
   readonly onRotated: (rotation: Rotation) => Promise<void>;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /** The watch's probe and restart timing (tests shorten it). */
+  readonly watchTiming?: Partial<WatchTiming>;
+}
+
+/** A key of the ring that opened with the master key: what it was opened from, and its public half. */
+interface AuthenticKey {
+  readonly sealed: string;
+  readonly x: string;
+  readonly publicKey: KeyObject;
 }
 
 /** An unknown kid re-reads the ring at most this often: random kids must not cost a KV read each. */
@@ -75,14 +88,25 @@ const RETRY_MS = 5_000;
  *   replica has not seen yet (the watch a few ms behind) triggers a re-read before it is refused.
  * - **At rest**: private keys are sealed (AES-256-GCM, master key, kid as AAD); a copy of the
  *   bucket cannot mint tokens. Public keys are in clear: they are the JWKS.
+ * - **Integrity**: the bucket is not trusted. Every key that verifies (active *and* previous) is
+ *   opened with the master key and its stored public half checked against its private half
+ *   (openSigningKey) before it is used or published; a key that does not open is left out and
+ *   logged. So whoever can write the bucket but lacks the master key cannot add a verifying key
+ *   of their own: they cannot seal one. (Not covered: `created_at` and `retires_at` are not
+ *   sealed, so such a writer can keep a genuine old key verifying longer, or delete the ring.)
+ * - **Watch lost**: the watch is supervised (domain/watch-supervisor.ts): reopened with backoff,
+ *   reported by {@link status}. Meanwhile signing and verifying go on with what this replica
+ *   holds, and an unknown kid still re-reads the ring ({@link refresh}).
  */
 export class KvKeyRing {
   private ring: KeyRingDocument | undefined;
   private revision = 0;
   private signing: SigningKey | undefined;
   private readonly publicKeys = new Map<string, KeyObject>();
+  /** Keys this replica opened, by kid: reused while the stored record is the same. */
+  private readonly authentic = new Map<string, AuthenticKey>();
   private readonly clock: () => number;
-  private watching: { stop(): void } | undefined;
+  private readonly watch: WatchSupervisor<KvWatchEntry>;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private lastRefreshAt = 0;
@@ -93,6 +117,35 @@ export class KvKeyRing {
     private readonly options: KeyRingOptions,
   ) {
     this.clock = options.clock ?? Date.now;
+    this.watch = new WatchSupervisor<KvWatchEntry>({
+      name: 'KV signing_keys',
+      open: async (bucketChanged) => {
+        // A recreated bucket numbers revisions from 1 again: its ring must not look older.
+        if (bucketChanged) this.revision = 0;
+        return this.kv.watch({ key: RING_KEY });
+      },
+      onEntry: (entry) => {
+        if (entry.operation !== 'PUT' || entry.revision <= this.revision) return;
+        try {
+          this.apply(entry.json<KeyRingDocument>(), entry.revision);
+        } catch (error) {
+          // A key sealed under another master key (or not sealed at all): keep signing with the
+          // one this replica has (its tokens verify everywhere), and say so loudly.
+          this.options.logger.error({ err: error }, 'a new signing key could not be opened');
+        }
+      },
+      position: () => kvPosition(kv),
+      logger: options.logger,
+      ...(options.watchTiming === undefined ? {} : { timing: options.watchTiming }),
+    });
+  }
+
+  /** The readiness check: the ring is loaded and its watch live. */
+  get status(): { ok: boolean; detail: string } {
+    if (this.ring === undefined) return { ok: false, detail: 'not started' };
+    return this.watch.live
+      ? { ok: true, detail: `${this.publicKeys.size} verifying keys` }
+      : { ok: false, detail: `signing key watch lost: ${this.watch.detail}` };
   }
 
   /**
@@ -113,20 +166,7 @@ export class KvKeyRing {
     if (result.written && generated !== undefined) {
       await this.options.onRotated({ trigger: 'bootstrap', key: generated });
     }
-    const watcher = await this.kv.watch({ key: RING_KEY });
-    this.watching = watcher;
-    void (async () => {
-      for await (const entry of watcher) {
-        if (entry.operation !== 'PUT' || entry.revision <= this.revision) continue;
-        try {
-          this.apply(entry.json<KeyRingDocument>(), entry.revision);
-        } catch (error) {
-          // A key sealed under another master key: keep signing with the one this replica has
-          // (its tokens verify everywhere), and say so loudly.
-          this.options.logger.error({ err: error }, 'a new signing key could not be opened');
-        }
-      }
-    })();
+    await this.watch.start();
     this.schedule();
   }
 
@@ -139,7 +179,7 @@ export class KvKeyRing {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.watching?.stop();
+    this.watch.stop();
   }
 
   /** The key that signs now. */
@@ -155,6 +195,8 @@ export class KvKeyRing {
    * Re-reads the ring from KV (a token with a kid this replica does not know may come from a
    * rotation its watch has not delivered yet). At most every {@link REFRESH_INTERVAL_MS}; callers
    * in between share the last read.
+   *
+   * @throws when KV cannot be read, or the stored ring's active key does not open.
    */
   refresh(): Promise<void> {
     if (this.refreshing !== undefined) return this.refreshing;
@@ -180,7 +222,11 @@ export class KvKeyRing {
    *
    * @returns the rotation this replica wrote, or `undefined` (another replica rotated first).
    */
-  async rotate(trigger: 'command' | 'schedule', by?: string): Promise<Rotation | undefined> {
+  async rotate(
+    trigger: 'command' | 'schedule',
+    by?: string,
+    reason?: string,
+  ): Promise<Rotation | undefined> {
     let generated: SigningKey | undefined;
     let replaced: KeyRingDocument | undefined;
     const result = await casUpdate<KeyRingDocument>(this.kv, RING_KEY, (current) => {
@@ -194,7 +240,9 @@ export class KvKeyRing {
       replaced = current;
       generated = generateSigningKey();
       const sealed = sealSigningKey(generated, this.options.masterKey, this.now());
-      return rotatedRing(current, sealed, this.clock(), this.options.retireAfterMs);
+      // Carry forward only keys that open: a key someone slipped into the bucket leaves it here.
+      const authentic = { ...current, previous: current.previous.filter((key) => this.opens(key)) };
+      return rotatedRing(authentic, sealed, this.clock(), this.options.retireAfterMs);
     });
     // Won or lost, the value read is the newest: take it in now rather than wait for the watch.
     if (result.value !== undefined) this.apply(result.value, result.revision);
@@ -213,6 +261,7 @@ export class KvKeyRing {
       previousKid: replaced.active.kid,
       ...(retiring === undefined ? {} : { previousRetiresAt: retiring.retires_at }),
       ...(by === undefined ? {} : { by }),
+      ...(reason === undefined ? {} : { reason }),
     };
     await this.options.onRotated(rotation);
     return rotation;
@@ -254,24 +303,75 @@ export class KvKeyRing {
     return this.ring;
   }
 
-  /** Takes a ring revision in: opens a new active key, and rebuilds the verifying keys. */
-  private apply(ring: KeyRingDocument, revision: number): void {
+  /**
+   * Takes a ring revision in: opens its active key (throws if it does not open: the revision is
+   * refused whole and this replica keeps the ring it has), authenticates every previous key that
+   * still verifies (one that does not open is dropped and logged), and rebuilds the verifying
+   * keys from the authenticated ones only. `this.ring` holds the authenticated ring, so the JWKS,
+   * `key-list` and the schedule never see a key that did not open.
+   */
+  private apply(stored: KeyRingDocument, revision: number): void {
     if (revision <= this.revision) return;
+    const now = this.clock();
     const signing =
-      this.signing?.kid === ring.active.kid
+      this.signing?.kid === stored.active.kid && this.isOpened(stored.active)
         ? this.signing
-        : openSigningKey(ring.active, this.options.masterKey);
-    this.ring = ring;
+        : openSigningKey(stored.active, this.options.masterKey);
+    const active: AuthenticKey = {
+      sealed: stored.active.sealed,
+      x: stored.active.x,
+      publicKey: signing.publicKey,
+    };
+    const authentic = new Map<string, AuthenticKey>([[stored.active.kid, active]]);
+    const previous = stored.previous.filter((key) => {
+      if (isRetired(key, now) || key.kid === stored.active.kid || authentic.has(key.kid)) {
+        return false;
+      }
+      const opened = this.authenticate(key);
+      if (opened instanceof Error) {
+        this.options.logger.error(
+          { kid: key.kid, err: opened },
+          'a previous signing key in KV does not open with the master key: it will not verify',
+        );
+        return false;
+      }
+      authentic.set(key.kid, opened);
+      return true;
+    });
+    this.ring = { active: stored.active, previous };
     this.revision = revision;
     this.signing = signing;
-    const verifying = verifyingKeys(ring, this.clock());
-    for (const kid of this.publicKeys.keys()) {
-      if (!verifying.some((key) => key.kid === kid)) this.publicKeys.delete(kid);
-    }
-    for (const key of verifying) {
-      if (!this.publicKeys.has(key.kid)) this.publicKeys.set(key.kid, publicKeyOf(key));
-    }
+    this.authentic.clear();
+    for (const [kid, key] of authentic) this.authentic.set(kid, key);
+    this.publicKeys.clear();
+    for (const [kid, key] of authentic) this.publicKeys.set(kid, key.publicKey);
     this.schedule();
+  }
+
+  /** Whether `key` is, byte for byte, a record this replica already opened. */
+  private isOpened(key: SealedSigningKey): boolean {
+    const known = this.authentic.get(key.kid);
+    return known !== undefined && known.sealed === key.sealed && known.x === key.x;
+  }
+
+  /** Whether a stored key opens with the master key (cached by its sealed record). */
+  private opens(key: SealedSigningKey): boolean {
+    return !(this.authenticate(key) instanceof Error);
+  }
+
+  /**
+   * Opens `key` with the master key (seal, kid as AAD, public half its own) and keeps its public
+   * half; the private half is dropped at once: a previous key never signs again.
+   */
+  private authenticate(key: SealedSigningKey): AuthenticKey | Error {
+    const known = this.authentic.get(key.kid);
+    if (known !== undefined && this.isOpened(key)) return known;
+    try {
+      const opened = openSigningKey(key, this.options.masterKey);
+      return { sealed: key.sealed, x: key.x, publicKey: opened.publicKey };
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   /**

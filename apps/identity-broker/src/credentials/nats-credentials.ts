@@ -1,10 +1,11 @@
 import { fromPublic } from '@nats-io/nkeys';
-import { keyFromSeed, mintAgentUserJwt } from '@warden/nats-auth';
+import { keyFromSeed, mintAgentUserJwt, NatsAuthError } from '@warden/nats-auth';
 
 /**
- * Mints agents' NATS user JWTs (scoped transport, deploy/nats) with the account signing key the
- * broker was given: bound to the nkey the agent holds, with the agent's permissions and the
- * expiry of its Warden token, so the NATS credential ends with the token.
+ * Mints agents' NATS user JWTs (scoped transport, deploy/nats) with the scoped signing key the
+ * broker was given: bound to the nkey the agent holds and tagged with its id; the server applies
+ * the key's agent template, so this key cannot mint more than an agent. The caller picks the
+ * expiry (IssueToken: the token's, at most 5 minutes away).
  */
 export class NatsCredentials {
   private constructor(
@@ -14,15 +15,22 @@ export class NatsCredentials {
   ) {}
 
   /**
-   * A minter for `env`. The seed is opened here once, so a seed that is not a valid account key
-   * stops the broker at start rather than failing every token request.
+   * A minter for `env`. The seed is opened here once, so a seed that is not a valid account key,
+   * or is the account's own key (which no template limits), stops the broker at start rather than
+   * failing every token request.
    */
   static create(options: {
     env: string;
     accountSigningSeed: string;
     accountPublicKey: string;
   }): NatsCredentials {
-    keyFromSeed(options.accountSigningSeed, 'account');
+    const signer = keyFromSeed(options.accountSigningSeed, 'account');
+    if (signer.getPublicKey() === options.accountPublicKey) {
+      throw new NatsAuthError(
+        'invalid_key',
+        "IDENTITY_NATS_ACCOUNT_SIGNING_SEED is the account's own seed: give the broker the scoped signing seed `warden nats setup` wrote (identity-broker.account-signing.seed)",
+      );
+    }
     return new NatsCredentials(options.env, options.accountSigningSeed, options.accountPublicKey);
   }
 

@@ -5,7 +5,7 @@ import type { SealedTokenResult, TokenResult } from '@warden/contracts';
  * Seals token replies to the requester's one-time curve key (`reply_xkey`). Agents ask for their
  * first token over the bootstrap credential, whose inbox every agent host shares
  * (`_INBOX_bootstrap.>`): a plain reply would hand the token and its NATS JWT to every other
- * holder. The broker's curve key pair is made at start and never stored: a reply is opened once,
+ * holder (IssueToken refuses a request answered there without `reply_xkey`). The broker's curve key pair is made at start and never stored: a reply is opened once,
  * right away, so nothing needs it after a restart.
  */
 export class ReplySealer {

@@ -30,6 +30,15 @@ const agent: AgentRecord = {
 const origin = { subjectAgent: 'bot-1', envelopeAgent: 'bot-1' };
 
 describe('checkIntent', () => {
+  it.each([
+    ['no scope', []],
+    ['another scope', ['intents:read']],
+    ['a near miss', ['intents:propose ', 'Intents:propose']],
+  ])('refuses a token without intents:propose (%s): insufficient_scope', (_, scope) => {
+    const result = checkIntent({ ...claims, scope }, origin, agent, new RevocationList());
+    expect(result).toMatchObject({ ok: false, error: { reason: 'insufficient_scope' } });
+  });
+
   it('attaches the agent’s attributes as the principal, and no credential', () => {
     const result = checkIntent(claims, origin, agent, new RevocationList());
     expect(result).toEqual({

@@ -1,6 +1,6 @@
 import type { Principal } from '@warden/contracts';
 import type { AgentRecord } from '../ports.js';
-import type { TokenClaims } from './agent-token.js';
+import type { AGENT_SCOPE, TokenClaims } from './agent-token.js';
 import { CredentialError, GET_A_NEW_TOKEN } from './credential-rejection.js';
 import type { RevocationList } from './revocation-list.js';
 
@@ -16,9 +16,12 @@ export interface IntentOrigin {
   readonly envelopeAgent: string | undefined;
 }
 
+/** The scope a token needs to propose intents (every agent token the broker issues has it). */
+export const PROPOSE_SCOPE: (typeof AGENT_SCOPE)[number] = 'intents:propose';
+
 /**
  * The checks that run on every intent, after the token verified (or was found verified in the
- * cache): the token belongs to the agent the subject and the envelope name, the agent exists and
+ * cache): the token grants {@link PROPOSE_SCOPE}, it belongs to the agent the subject and the envelope name, the agent exists and
  * is active, and neither the token nor all of the agent's tokens were revoked. Pure: the agent
  * record and the revocation view are read by the caller.
  */
@@ -29,6 +32,13 @@ export function checkIntent(
   revocations: RevocationList,
 ): Authentication {
   const { subjectAgent, envelopeAgent } = origin;
+  // The token's own grant first: a token minted for something else is refused whoever sends it.
+  if (!claims.scope.includes(PROPOSE_SCOPE)) {
+    return refuse(
+      'insufficient_scope',
+      `the token does not grant ${PROPOSE_SCOPE}: request an agent token from the identity broker`,
+    );
+  }
   if (claims.sub !== subjectAgent || claims.sub !== envelopeAgent) {
     const claimed = envelopeAgent ?? subjectAgent;
     return refuse(

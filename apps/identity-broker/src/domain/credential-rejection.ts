@@ -24,6 +24,7 @@ export type CredentialRejection =
   | 'token_not_yet_valid'
   | 'wrong_audience'
   | 'wrong_issuer'
+  | 'insufficient_scope'
   // The intent, the agent and the revocation list (checked on every intent, never cached)
   | 'agent_mismatch'
   | 'unknown_agent'

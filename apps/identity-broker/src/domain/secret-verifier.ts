@@ -28,6 +28,16 @@ export async function hashSecret(secret: string): Promise<string> {
 let dummyVerifier: Promise<string> | undefined;
 
 /**
+ * Makes the dummy verifier now. Call it at start: made lazily, the first request for an unknown
+ * id would pay two scrypts (making it, then checking against it) where a known id pays one, a
+ * timing difference that tells whether an id exists. Idempotent; resolves once it is ready.
+ */
+export async function prepareSecretVerifier(): Promise<void> {
+  dummyVerifier ??= hashSecret(newClientSecret());
+  await dummyVerifier;
+}
+
+/**
  * Whether `secret` matches `verifier`, in constant time. With no verifier (an unknown agent or
  * human) it checks against a dummy one, so an unknown id and a wrong secret take the same time.
  */

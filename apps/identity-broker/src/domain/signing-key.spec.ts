@@ -24,6 +24,24 @@ describe('sealed signing keys', () => {
     expect(opened.publicJwk).toEqual(key.publicJwk);
   });
 
+  it('refuses a seal whose IV is not 12 bytes or whose tag is truncated', () => {
+    const sealed = sealSigningKey(generateSigningKey(), master, at(0));
+    const [iv, ciphertext, tag] = sealed.sealed.split('.') as [string, string, string];
+    const b64 = (bytes: Buffer) => bytes.toString('base64url');
+    const ivBytes = Buffer.from(iv, 'base64url');
+    const tagBytes = Buffer.from(tag, 'base64url');
+    for (const bad of [
+      `${b64(Buffer.concat([ivBytes, Buffer.alloc(4)]))}.${ciphertext}.${tag}`,
+      `${b64(ivBytes.subarray(0, 8))}.${ciphertext}.${tag}`,
+      `${iv}.${ciphertext}.${b64(tagBytes.subarray(0, 4))}`,
+      `${iv}.${ciphertext}.${b64(tagBytes.subarray(0, 12))}`,
+      `${iv}.${ciphertext}.${tag}.extra`,
+      '',
+    ]) {
+      expect(() => openSigningKey({ ...sealed, sealed: bad }, master)).toThrow(SealedKeyError);
+    }
+  });
+
   it('refuses another master key, a key moved under another kid, and a swapped public key', () => {
     const sealed = sealSigningKey(generateSigningKey(), master, at(0));
     expect(() => openSigningKey(sealed, Buffer.alloc(32, 2))).toThrow(SealedKeyError);

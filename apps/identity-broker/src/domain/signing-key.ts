@@ -45,7 +45,10 @@ export class SealedKeyError extends Error {
   override readonly name = 'SealedKeyError';
 }
 
+/** AES-GCM's standard nonce length: other lengths are hashed into one (weaker, never ours). */
 const IV_BYTES = 12;
+/** The full GCM tag: a shorter one would be accepted by Node unless the length is pinned. */
+const TAG_BYTES = 16;
 
 /** A new Ed25519 signing key with a fresh kid. */
 export function generateSigningKey(): SigningKey {
@@ -60,7 +63,7 @@ export function sealSigningKey(
   createdAt: string,
 ): SealedSigningKey {
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', masterKey, iv);
+  const cipher = createCipheriv('aes-256-gcm', masterKey, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(key.kid));
   const der = key.privateKey.export({ format: 'der', type: 'pkcs8' });
   const ciphertext = Buffer.concat([cipher.update(der), cipher.final()]);
@@ -80,12 +83,21 @@ export function openSigningKey(stored: SealedSigningKey, masterKey: Buffer): Sig
   const [iv, ciphertext, tag] = stored.sealed
     .split('.')
     .map((part) => Buffer.from(part, 'base64url'));
-  if (iv === undefined || ciphertext === undefined || tag === undefined) {
+  if (
+    iv === undefined ||
+    ciphertext === undefined ||
+    tag === undefined ||
+    stored.sealed.split('.').length !== 3 ||
+    iv.length !== IV_BYTES ||
+    tag.length !== TAG_BYTES
+  ) {
     throw new SealedKeyError(`signing key ${stored.kid} is not a sealed key`);
   }
   let der: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', masterKey, iv);
+    // authTagLength pinned: without it Node accepts a truncated tag (as short as 4 bytes),
+    // which makes forging a seal that much cheaper.
+    const decipher = createDecipheriv('aes-256-gcm', masterKey, iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(stored.kid));
     decipher.setAuthTag(tag);
     der = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
@@ -94,17 +106,17 @@ export function openSigningKey(stored: SealedSigningKey, masterKey: Buffer): Sig
       `signing key ${stored.kid} does not open with IDENTITY_MASTER_KEY: every replica of this env needs the value the key was sealed with`,
     );
   }
-  const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch {
+    throw new SealedKeyError(`signing key ${stored.kid}: the sealed key is not a private key`);
+  }
   const key = openedKey(stored.kid, privateKey, createPublicKey(privateKey));
   if (key.publicJwk.x !== stored.x) {
     throw new SealedKeyError(`signing key ${stored.kid}: the stored public key is not its own`);
   }
   return key;
-}
-
-/** The public key of a stored key, for verification only (no master key needed). */
-export function publicKeyOf(stored: Pick<SealedSigningKey, 'x'>): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: stored.x }, format: 'jwk' });
 }
 
 function openedKey(kid: string, privateKey: KeyObject, publicKey: KeyObject): SigningKey {

@@ -41,4 +41,5 @@ export const registryControllers: Type[] = [];
 
 export { AGENT_EVENT_TYPES, projectAgent, type StoredAgent } from './domain/agent-projection.js';
 export { HUMAN_EVENT_TYPES, projectHuman, type StoredHuman } from './domain/human-projection.js';
-export { rebuildAgents, rebuildHumans } from './domain/rebuild.js';
+export { groupRegistryEvents } from './domain/rebuild.js';
+export { replayRegistryLog, type ReplayReport } from './infra/replay.js';

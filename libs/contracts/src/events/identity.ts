@@ -124,6 +124,8 @@ export const SigningKeyRotated = z.strictObject({
   /** What caused it: the first start, an operator's command, or the rotation schedule. */
   trigger: z.enum(['bootstrap', 'command', 'schedule']).optional(),
   by: Actor.optional(),
+  /** Why, as the operator gave it (`key-rotate {reason}`): audits ask why a key was replaced. */
+  reason: z.string().max(2048).optional(),
 });
 
 /** `human.registered`: a human principal was created (its id in `human_id`; events use agent `_`). */

@@ -2,7 +2,7 @@ import { buildEvent, type Envelope } from '@warden/contracts';
 import { ulid } from 'ulid';
 import { describe, expect, it } from 'vitest';
 import { projectAgent, type AgentEvent, type StoredAgent } from './agent-projection.js';
-import { rebuildAgents } from './rebuild.js';
+import { groupRegistryEvents } from './rebuild.js';
 
 const producer = { service: 'test', instance: 'test-1', version: '0' };
 const env = 'unit';
@@ -107,7 +107,18 @@ describe('projectAgent', () => {
   });
 });
 
-describe('rebuildAgents', () => {
+/** What the replay writes for each agent: its group folded through the projection (RegistryStore). */
+function replayed(log: Envelope[]): Map<string, StoredAgent | undefined> {
+  const { agents } = groupRegistryEvents(log);
+  return new Map(
+    [...agents].map(([id, list]) => [
+      id,
+      list.reduce<StoredAgent | undefined>(projectAgent, undefined),
+    ]),
+  );
+}
+
+describe('groupRegistryEvents (the replay path)', () => {
   it('folds a log of several agents, skipping events of other types', () => {
     const log: Envelope[] = [
       registered('a1'),
@@ -123,9 +134,17 @@ describe('rebuildAgents', () => {
       }),
       status('agent.retired', 'a2'),
     ];
-    const agents = rebuildAgents(log);
+    const agents = replayed(log);
     expect([...agents.keys()].sort()).toEqual(['a1', 'a2']);
     expect(agents.get('a1')?.status).toBe('suspended');
     expect(agents.get('a2')?.status).toBe('retired');
+  });
+
+  it('puts each agent’s registration first, whatever order the types were read in', () => {
+    const reg = registered('a3');
+    const suspend = status('agent.suspended', 'a3');
+    const { agents } = groupRegistryEvents([suspend, reg]);
+    expect(agents.get('a3')?.map((e) => e.type)).toEqual(['agent.registered', 'agent.suspended']);
+    expect(replayed([suspend, reg]).get('a3')?.status).toBe('suspended');
   });
 });

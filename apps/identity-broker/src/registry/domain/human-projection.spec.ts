@@ -2,7 +2,7 @@ import { buildEvent, type Envelope } from '@warden/contracts';
 import { ulid } from 'ulid';
 import { describe, expect, it } from 'vitest';
 import { projectHuman, type HumanEvent, type StoredHuman } from './human-projection.js';
-import { rebuildHumans } from './rebuild.js';
+import { groupRegistryEvents } from './rebuild.js';
 
 const producer = { service: 'test', instance: 'test-1', version: '0' };
 const env = 'unit';
@@ -70,14 +70,22 @@ describe('projectHuman', () => {
   });
 });
 
-describe('rebuildHumans', () => {
-  it('folds the human events of a log by human id', () => {
-    const humans = rebuildHumans([
+describe('groupRegistryEvents (the replay path), humans', () => {
+  it('groups the human events of a log by human id, registrations first', () => {
+    const bob0 = registered('bob', []);
+    const bobRoles = updated('bob', { roles: ['support-leads'] });
+    // Read back out of order (one read per type): the registration still applies first.
+    const { humans, agents } = groupRegistryEvents([
       registered('alice', ['admin']),
-      registered('bob', []),
-      updated('bob', { roles: ['support-leads'] }),
+      bobRoles,
+      bob0,
     ]);
-    expect(humans.get('bob')?.roles).toEqual(['support-leads']);
+    expect(agents.size).toBe(0);
     expect(humans.size).toBe(2);
+    const bob = humans.get('bob') ?? [];
+    expect(bob.map((e) => e.type)).toEqual(['human.registered', 'human.updated']);
+    expect(bob.reduce<StoredHuman | undefined>(projectHuman, undefined)?.roles).toEqual([
+      'support-leads',
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 import { subjects, type Envelope } from '@warden/contracts';
 import type { MessagingLogger } from '@warden/messaging';
-import { AGENT_EVENT_TYPES, isAgentEvent, type AgentEvent } from '../domain/agent-projection.js';
-import { HUMAN_EVENT_TYPES, isHumanEvent, type HumanEvent } from '../domain/human-projection.js';
+import { AGENT_EVENT_TYPES } from '../domain/agent-projection.js';
+import { HUMAN_EVENT_TYPES } from '../domain/human-projection.js';
+import { groupRegistryEvents } from '../domain/rebuild.js';
 import type { KvAgentDirectory } from './kv-agent-directory.js';
 import type { RegistryLog } from './registry-log.js';
 import type { RegistryStore } from './registry-store.js';
@@ -22,14 +23,15 @@ export interface ReplayReport {
  * compare-and-set, and how an emptied bucket is rebuilt. It never removes or rolls back a record
  * (events older than the stream's max age are no longer there, and KV still remembers them).
  *
- * One read per event type (nats-server 2.9: one filter subject per consumer); the events of one
- * key are then applied in one compare-and-set, registrations first, so the read order across
- * types does not matter (the projections are order-insensitive otherwise).
+ * One read per event type (nats-server 2.9: one filter subject per consumer); the events are then
+ * grouped by record (domain/rebuild.ts: registrations first, so the read order across types does
+ * not matter) and each group applied in one compare-and-set. This is the only rebuild path:
+ * tests that check "KV can be recomputed from the log" run this function.
  */
 export async function replayRegistryLog(
   log: RegistryLog,
   store: RegistryStore,
-  directory: KvAgentDirectory,
+  directory: Pick<KvAgentDirectory, 'observe'>,
   logger: MessagingLogger,
 ): Promise<ReplayReport> {
   let events = 0;
@@ -47,24 +49,11 @@ export async function replayRegistryLog(
     return out;
   };
 
-  const agentEvents = new Map<string, AgentEvent[]>();
-  for (const type of AGENT_EVENT_TYPES) {
-    for (const event of await read(type)) {
-      if (!isAgentEvent(event) || event.agent_id === undefined) continue;
-      const list = agentEvents.get(event.agent_id) ?? [];
-      list.push(event);
-      agentEvents.set(event.agent_id, list);
-    }
+  const logged: Envelope[] = [];
+  for (const type of [...AGENT_EVENT_TYPES, ...HUMAN_EVENT_TYPES]) {
+    for (const event of await read(type)) logged.push(event);
   }
-  const humanEvents = new Map<string, HumanEvent[]>();
-  for (const type of HUMAN_EVENT_TYPES) {
-    for (const event of await read(type)) {
-      if (!isHumanEvent(event)) continue;
-      const list = humanEvents.get(event.data.human_id) ?? [];
-      list.push(event);
-      humanEvents.set(event.data.human_id, list);
-    }
-  }
+  const { agents: agentEvents, humans: humanEvents } = groupRegistryEvents(logged);
 
   let repaired = 0;
   for (const [agentId, list] of agentEvents) {
