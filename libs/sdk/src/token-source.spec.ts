@@ -139,12 +139,24 @@ describe('TokenSource', () => {
   });
 
   it('keeps the current token when a background refresh fails', async () => {
-    const broker = fakeBroker(100_000, (n) => (n === 2 ? new Error('timeout') : undefined));
+    const broker = fakeBroker(100_000, (n) =>
+      n === 2 ? { ok: false, error: { code: 'internal', message: 'boom' } } : undefined,
+    );
     await broker.tokens.token();
     broker.advance(81_000);
     expect(await broker.tokens.token()).toBe('t-1');
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(await broker.tokens.token()).toBe('t-1');
+    expect(broker.requests()).toBe(3);
+  });
+
+  it('asks again when a request is lost to a broker restart (a timeout, then no responders)', async () => {
+    const broker = fakeBroker(100_000, (n) => {
+      if (n === 1) return new Error('timeout');
+      if (n === 2) return new Error('503 no responders');
+      return undefined;
+    });
+    expect(await broker.tokens.token()).toBe('t-3');
     expect(broker.requests()).toBe(3);
   });
 

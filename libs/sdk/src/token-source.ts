@@ -29,7 +29,24 @@ const REFRESH_AT_REMAINING = 0.2;
 /** Stop using a token once less than this share of its lifetime is left: wait for a new one. */
 const UNUSABLE_AT_REMAINING = 0.05;
 /** How long the identity broker gets to answer a token request. */
-const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
+/** How long one token request waits for the broker. */
+const TOKEN_REQUEST_TIMEOUT_MS = 5_000;
+/** How long a token fetch keeps retrying a request lost to a broker restart. */
+const TOKEN_FETCH_DEADLINE_MS = 30_000;
+
+/** A token request that got no answer: why, and the error to surface when retrying is over. */
+class TokenRequestLost extends Error {
+  constructor(
+    readonly reason: 'timeout' | 'no_responders',
+    readonly surfaced: WardenConnectionError,
+  ) {
+    super(surfaced.message);
+  }
+}
+
+function unwrap(error: unknown): unknown {
+  return error instanceof TokenRequestLost ? error.surfaced : error;
+}
 /** Shortest pause before a scheduled refresh: a token that is somehow born expired never loops. */
 const MIN_SCHEDULED_REFRESH_MS = 1_000;
 /** Longest pause between scheduled refreshes that failed (see {@link TokenSource.keepFresh}). */
@@ -209,8 +226,28 @@ export class TokenSource {
   }
 
   private async fetch(): Promise<string> {
+    // Real time, not the injectable clock: this bounds waiting, not a token's life.
+    const deadline = Date.now() + TOKEN_FETCH_DEADLINE_MS;
+    let brokerWasThere = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.fetchOnce();
+      } catch (error) {
+        // A request lost with a broker that died (a timeout), or the gap until its replacement
+        // answers (no responders after a timeout), is retried until the deadline: a broker
+        // restart must not fail an agent's connect or refresh. No broker at all on the first
+        // attempt is said at once: Warden is not running for this env.
+        if (!(error instanceof TokenRequestLost) || Date.now() >= deadline) throw unwrap(error);
+        if (error.reason === 'timeout') brokerWasThere = true;
+        else if (!brokerWasThere) throw unwrap(error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private async fetchOnce(): Promise<string> {
     const subject = subjects.api(this.env, 'identity', 'token');
-    // Awaited only for an assertion: a secret's request leaves in the same tick.
+    // Built per attempt: an assertion is accepted once, so a retry needs a fresh one.
     const base =
       'clientSecret' in this.credential
         ? this.secretRequest(this.credential.clientSecret)
@@ -232,11 +269,19 @@ export class TokenSource {
       body = reply.json();
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
-      if (/no responders|503/i.test(text)) throw WardenConnectionError.noIdentityBroker(this.env);
-      throw new WardenConnectionError(
-        'no_identity_broker',
-        `the identity broker of env "${this.env}" did not give agent ${this.agentId} a token: ${text}`,
-        { cause: error },
+      if (/no responders|503/i.test(text)) {
+        throw new TokenRequestLost(
+          'no_responders',
+          WardenConnectionError.noIdentityBroker(this.env),
+        );
+      }
+      throw new TokenRequestLost(
+        'timeout',
+        new WardenConnectionError(
+          'no_identity_broker',
+          `the identity broker of env "${this.env}" did not give agent ${this.agentId} a token: ${text}`,
+          { cause: error },
+        ),
       );
     } finally {
       // Not awaited: closing the bootstrap connection holds nothing up.
