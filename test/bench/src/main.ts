@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connectNats } from '@warden/messaging';
+import { benchArgsValidation } from '@warden/policy/bench';
 import { benchRedaction } from '@warden/redaction/bench';
 import Table from 'cli-table3';
 import { measureGoverned } from './governed.scenario.js';
@@ -9,7 +10,7 @@ import { measureIdentity } from './identity.scenario.js';
 import { measureIngest } from './ingest.scenario.js';
 import { measureTransportFloor } from './transport.scenario.js';
 
-const SCENARIOS = ['transport', 'redaction', 'identity', 'ingest', 'governed'] as const;
+const SCENARIOS = ['transport', 'redaction', 'args', 'identity', 'ingest', 'governed'] as const;
 const MODES = ['in-process', 'split'] as const;
 
 const { values } = parseArgs({
@@ -27,11 +28,12 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    `npm run bench -- [--scenario transport|redaction|identity|ingest|governed]... [--events N] [--nats URL]\n` +
+    `npm run bench -- [--scenario transport|redaction|args|identity|ingest|governed]... [--events N] [--nats URL]\n` +
       `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]...\n\n` +
       `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
       `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
       `  redaction  µs per event redacted (clean and dirty)\n` +
+      `  args       µs per tool-argument validation (6 fields, valid and invalid) and risk derivation\n` +
       `  identity   authentication stage in-process: verifications/s and p99, new token vs cached\n` +
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
       `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
@@ -90,6 +92,17 @@ if (chosen.includes('redaction')) {
   table.push(
     ['redaction', 'clean event (~660 B)', `${redaction.cleanMicros.toFixed(1)} µs`],
     ['redaction', 'dirty event (~790 B, 5 findings)', `${redaction.dirtyMicros.toFixed(1)} µs`],
+  );
+}
+
+if (chosen.includes('args')) {
+  const args = benchArgsValidation(200_000);
+  results.args = args;
+  table.push(
+    ['args', 'validate 6-field args (valid)', `${args.validMicros.toFixed(2)} µs`],
+    ['args', 'validate 6-field args (4 violations)', `${args.invalidMicros.toFixed(2)} µs`],
+    ['args', 'derive risk', `${args.deriveRiskMicros.toFixed(2)} µs`],
+    ['args', 'compile a schema', `${args.compileMicros.toFixed(2)} µs`],
   );
 }
 
