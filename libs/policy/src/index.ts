@@ -45,3 +45,17 @@ export {
   STANDARD_RISK_FLAGS,
   ToolDeclaration,
 } from './tool-declaration.js';
+export {
+  compilePolicySet,
+  decide,
+  positionAt,
+  validatePolicySet,
+  type CedarDecision,
+  type CedarIssue,
+  type CedarRequest,
+  type CompileResult,
+  type CompiledPolicySet,
+  type PolicySetValidation,
+  type PolicyTexts,
+  type SourcePosition,
+} from './cedar/index.js';
