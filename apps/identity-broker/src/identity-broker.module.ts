@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { brokerPublisherProvider } from './broker-publisher.js';
 import { credentialControllers, credentialProviders } from './credentials/index.js';
 import { registryControllers, registryProviders } from './registry/index.js';
 
@@ -9,6 +10,6 @@ import { registryControllers, registryProviders } from './registry/index.js';
  */
 @Module({
   controllers: [...registryControllers, ...credentialControllers],
-  providers: [...registryProviders, ...credentialProviders],
+  providers: [brokerPublisherProvider, ...registryProviders, ...credentialProviders],
 })
 export class IdentityBrokerModule {}

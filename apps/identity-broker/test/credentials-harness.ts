@@ -20,6 +20,7 @@ import {
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { IdentityBrokerConfig } from '../src/config.js';
+import { brokerPublisherProvider } from '../src/broker-publisher.js';
 import { credentialControllers, credentialProviders } from '../src/credentials/index.js';
 import { RING_KEY, type KeyRingDocument } from '../src/domain/key-ring.js';
 import { hashSecret } from '../src/domain/secret-verifier.js';
@@ -115,6 +116,7 @@ function moduleWith(directory: TestDirectory): DynamicModule {
     module: CredentialsTestModule,
     controllers: credentialControllers,
     providers: [
+      brokerPublisherProvider,
       ...credentialProviders,
       { provide: AGENT_DIRECTORY, useValue: directory },
       { provide: HUMAN_DIRECTORY, useValue: directory },

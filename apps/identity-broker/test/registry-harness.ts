@@ -12,6 +12,7 @@ import { ApiFailure, headerOf } from '@warden/messaging';
 import { runService, type RunningService } from '@warden/service';
 import type { z } from 'zod';
 import { ADMIN_AUTHORIZER, type AdminAuthorizer } from '../src/ports.js';
+import { brokerPublisherProvider } from '../src/broker-publisher.js';
 import { registryControllers, registryProviders } from '../src/registry/index.js';
 import { service } from '../src/service.js';
 
@@ -37,7 +38,11 @@ const testAuthorizer: AdminAuthorizer = {
 
 @Module({
   controllers: registryControllers,
-  providers: [...registryProviders, { provide: ADMIN_AUTHORIZER, useValue: testAuthorizer }],
+  providers: [
+    brokerPublisherProvider,
+    ...registryProviders,
+    { provide: ADMIN_AUTHORIZER, useValue: testAuthorizer },
+  ],
 })
 class RegistryTestModule {}
 

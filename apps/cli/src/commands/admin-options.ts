@@ -5,12 +5,12 @@ import {
   subjects,
   SUBJECT_TOKEN_RULE,
 } from '@warden/contracts';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { credentialsPath, loadLogin } from '../credentials-file.js';
 import { callApi, connectForCli } from '../nats-client.js';
 import { CliError } from '../output.js';
-import type { ConnectionOptions } from './common-options.js';
+import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
 /** Options of every command that calls an identity admin API. */
 export interface AdminOptions extends ConnectionOptions {
@@ -24,6 +24,15 @@ export function tokenOption(): Option {
     '--token <token>',
     'a human token (default: WARDEN_TOKEN, then the one `warden login` stored)',
   ).env('WARDEN_TOKEN');
+}
+
+/** Adds the options every admin command takes: --env, --nats, --token, --json. */
+export function withAdminOptions(command: Command): Command {
+  return command
+    .addOption(envOption())
+    .addOption(natsOption())
+    .addOption(tokenOption())
+    .option('--json', 'print JSON for scripts');
 }
 
 /** The advice when no usable token is at hand. */

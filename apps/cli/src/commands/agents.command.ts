@@ -2,8 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { Ed25519PublicJwk, describeIssues, type AgentView } from '@warden/contracts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, printJson, printTable } from '../output.js';
-import { callIdentityAdmin, checkId, tokenOption, type AdminOptions } from './admin-options.js';
-import { envOption, natsOption } from './common-options.js';
+import {
+  callIdentityAdmin,
+  checkId,
+  type AdminOptions,
+  withAdminOptions,
+} from './admin-options.js';
 
 const AGENT_COLUMNS = [
   'agent_id',
@@ -23,7 +27,7 @@ export function agentsCommand(): Command {
     'register agents, list them, suspend, resume or retire them (needs an admin login)',
   );
 
-  withAdmin(agents.command('register'))
+  withAdminOptions(agents.command('register'))
     .description('register an agent; prints its client secret once')
     .argument('<agent_id>', 'the new agent id (a-z, 0-9, "_", "-"; at most 64)')
     .requiredOption('--owner <human>', 'the human accountable for the agent (a registered human)')
@@ -87,7 +91,7 @@ Examples:
       }
     });
 
-  withAdmin(agents.command('list'))
+  withAdminOptions(agents.command('list'))
     .description('list the agents of the environment')
     .addOption(new Option('--status <status>', 'only agents with this status').choices(STATUSES))
     .addHelpText(
@@ -105,7 +109,7 @@ Examples:
       else printAgents(list);
     });
 
-  withAdmin(agents.command('show'))
+  withAdminOptions(agents.command('show'))
     .description('show one agent')
     .argument('<agent_id>', 'the agent')
     .addHelpText('after', '\nExample:\n  warden agents show support-triage-1')
@@ -127,7 +131,7 @@ Examples:
     ['retire', 'agent-retire', 'retire an agent for good (its id is never reused)'],
   ] as const;
   for (const [name, op, description] of lifecycle) {
-    withAdmin(agents.command(name))
+    withAdminOptions(agents.command(name))
       .description(description)
       .argument('<agent_id>', 'the agent')
       .option('--reason <text>', 'why, for the audit log')
@@ -154,15 +158,6 @@ interface RegisterOptions extends AdminOptions {
   toolGroup?: string[];
   defaultBudgetUsd?: number;
   publicKey?: string;
-}
-
-/** The options every admin subcommand takes. */
-function withAdmin(command: Command): Command {
-  return command
-    .addOption(envOption())
-    .addOption(natsOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON for scripts');
 }
 
 function printAgents(agents: readonly AgentView[]): void {

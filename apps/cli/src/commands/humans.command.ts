@@ -1,7 +1,11 @@
 import { Command } from 'commander';
 import { printJson, printTable } from '../output.js';
-import { callIdentityAdmin, checkId, tokenOption, type AdminOptions } from './admin-options.js';
-import { envOption, natsOption } from './common-options.js';
+import {
+  callIdentityAdmin,
+  checkId,
+  type AdminOptions,
+  withAdminOptions,
+} from './admin-options.js';
 
 /** `warden humans …`: human principals (admins, approvers) of the identity broker. */
 export function humansCommand(): Command {
@@ -9,15 +13,10 @@ export function humansCommand(): Command {
     'register humans (admins, approvers) and list them (needs an admin login)',
   );
 
-  humans
-    .command('register')
+  withAdminOptions(humans.command('register'))
     .description('register a human; prints their secret once')
     .argument('<human_id>', 'the new human id (a-z, 0-9, "_", "-")')
     .option('--role <role...>', 'a role or group, e.g. admin, support-leads (repeatable)', [])
-    .addOption(envOption())
-    .addOption(natsOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON for scripts')
     .addHelpText(
       'after',
       '\nExamples:\n  warden humans register alice --role support-leads\n  warden humans register bob --role admin --env prod',
@@ -47,13 +46,8 @@ export function humansCommand(): Command {
       );
     });
 
-  humans
-    .command('list')
+  withAdminOptions(humans.command('list'))
     .description('list the humans of the environment')
-    .addOption(envOption())
-    .addOption(natsOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON for scripts')
     .addHelpText('after', '\nExample:\n  warden humans list --json')
     .action(async (options: AdminOptions) => {
       const { humans: list } = await callIdentityAdmin(options, 'human-list', {});

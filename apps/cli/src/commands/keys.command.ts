@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { printJson, printTable } from '../output.js';
-import { callIdentityAdmin, tokenOption, type AdminOptions } from './admin-options.js';
-import { envOption, natsOption } from './common-options.js';
+import { callIdentityAdmin, type AdminOptions, withAdminOptions } from './admin-options.js';
 
 /** `warden keys …`: the identity broker's token signing keys. */
 export function keysCommand(): Command {
@@ -9,13 +8,8 @@ export function keysCommand(): Command {
     "the identity broker's signing keys: list them, rotate to a new one",
   );
 
-  keys
-    .command('list')
+  withAdminOptions(keys.command('list'))
     .description('list the signing keys in the JWKS (active and previous)')
-    .addOption(envOption())
-    .addOption(natsOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON for scripts')
     .addHelpText('after', '\nExample:\n  warden keys list')
     .action(async (options: AdminOptions) => {
       const { keys: list } = await callIdentityAdmin(options, 'key-list', {});
@@ -23,16 +17,11 @@ export function keysCommand(): Command {
       else printTable(['kid', 'status', 'created_at', 'retires_at'], list);
     });
 
-  keys
-    .command('rotate')
+  withAdminOptions(keys.command('rotate'))
     .description(
       'sign new tokens with a new key; the previous one verifies until its tokens expire',
     )
     .option('--reason <text>', 'why, for the audit log')
-    .addOption(envOption())
-    .addOption(natsOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON for scripts')
     .addHelpText(
       'after',
       '\nExample:\n  warden keys rotate --reason "scheduled quarterly rotation"',

@@ -1,7 +1,11 @@
 import { Command } from 'commander';
 import { CliError, printJson } from '../output.js';
-import { callIdentityAdmin, checkId, tokenOption, type AdminOptions } from './admin-options.js';
-import { envOption, natsOption } from './common-options.js';
+import {
+  callIdentityAdmin,
+  checkId,
+  type AdminOptions,
+  withAdminOptions,
+} from './admin-options.js';
 
 interface RevokeOptions extends AdminOptions {
   jti?: string;
@@ -12,7 +16,7 @@ interface RevokeOptions extends AdminOptions {
 
 /** `warden revoke`: revoke one token, or every token of an agent issued until now. */
 export function revokeCommand(): Command {
-  return new Command('revoke')
+  return withAdminOptions(new Command('revoke'))
     .description(
       "revoke a token (--jti) or all of an agent's tokens (--agent --all); effective on the next intent",
     )
@@ -20,10 +24,6 @@ export function revokeCommand(): Command {
     .option('--agent <agent_id>', 'the agent whose tokens to revoke (with --all)')
     .option('--all', 'every token of --agent issued until now')
     .option('--reason <text>', 'why, for the audit log')
-    .addOption(envOption())
-    .addOption(natsOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON for scripts')
     .addHelpText(
       'after',
       '\nExamples:\n  warden revoke --jti 01JD3ZK5V7Q8X2N4M6P8R0T2W4\n  warden revoke --agent support-triage-1 --all --reason "key leaked in a prompt"',

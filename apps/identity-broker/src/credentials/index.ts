@@ -1,15 +1,14 @@
 import type { Provider, Type } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ensureKvBuckets, EventPublisher, provisionEnv } from '@warden/messaging';
+import { ensureKvBuckets, type EventPublisher } from '@warden/messaging';
 import {
   NATS_CONNECTION,
   ReadinessRegistry,
   SERVICE_CONFIG,
-  SERVICE_INFO,
   SERVICE_LOGGER,
-  type ServiceInfo,
 } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
+import { BROKER_PUBLISHER } from '../broker-publisher.js';
 import type { IdentityBrokerConfig } from '../config.js';
 import { prepareSecretVerifier } from '../domain/secret-verifier.js';
 import {
@@ -59,17 +58,8 @@ export const credentialProviders: Provider[] = [
   },
   {
     provide: CredentialEvents,
-    inject: [NATS_CONNECTION, CREDENTIAL_SETTINGS, SERVICE_INFO],
-    useFactory: async (nc: NatsConnection, settings: CredentialSettings, info: ServiceInfo) => {
-      // The first start logs its first key: the stream must exist before the transport makes it.
-      await provisionEnv(nc, settings.env);
-      return new CredentialEvents(
-        new EventPublisher(nc, {
-          env: settings.env,
-          producer: { service: info.name, instance: info.instance, version: info.version },
-        }),
-      );
-    },
+    inject: [BROKER_PUBLISHER],
+    useFactory: (publisher: EventPublisher) => new CredentialEvents(publisher),
   },
   {
     provide: KvKeyRing,

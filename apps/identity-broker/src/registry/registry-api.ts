@@ -1,8 +1,9 @@
-import { IDENTITY_API } from '@warden/contracts';
+import { IDENTITY_API, type AgentResult, type AgentStatusRequest } from '@warden/contracts';
 import type { ApiServer } from '@warden/messaging';
 import type { z } from 'zod';
 import type { AdminAuthorizer, AdminCaller } from '../ports.js';
 import type { AgentRegistry } from './agent-registry.js';
+import type { LifecycleAction } from './domain/agent-lifecycle.js';
 import type { HumanRegistry } from './human-registry.js';
 
 /** The identity admin ops the registry answers. */
@@ -45,34 +46,30 @@ export class RegistryApi {
       'agent-register': async (request, caller) => this.agents.register(request, caller.human_id),
       'agent-list': async (request) => ({ agents: await this.agents.list(request) }),
       'agent-show': async (request) => ({ agent: await this.agents.show(request.agent_id) }),
-      'agent-suspend': async (request, caller) => ({
-        agent: await this.agents.changeStatus(
-          request.agent_id,
-          'suspend',
-          caller.human_id,
-          request.reason,
-        ),
-      }),
-      'agent-resume': async (request, caller) => ({
-        agent: await this.agents.changeStatus(
-          request.agent_id,
-          'resume',
-          caller.human_id,
-          request.reason,
-        ),
-      }),
-      'agent-retire': async (request, caller) => ({
-        agent: await this.agents.changeStatus(
-          request.agent_id,
-          'retire',
-          caller.human_id,
-          request.reason,
-        ),
-      }),
+      'agent-suspend': this.statusChange('suspend'),
+      'agent-resume': this.statusChange('resume'),
+      'agent-retire': this.statusChange('retire'),
       'human-register': async (request, caller) => this.humans.register(request, caller.human_id),
       'human-list': async () => ({ humans: await this.humans.list() }),
     };
     for (const op of REGISTRY_OPS) this.serve(op, answers[op]);
+  }
+
+  /** The answer of `agent-suspend`, `agent-resume` or `agent-retire`: one lifecycle action each. */
+  private statusChange(
+    action: LifecycleAction,
+  ): (
+    request: z.output<typeof AgentStatusRequest>,
+    caller: AdminCaller,
+  ) => Promise<z.input<typeof AgentResult>> {
+    return async (request, caller) => ({
+      agent: await this.agents.changeStatus(
+        request.agent_id,
+        action,
+        caller.human_id,
+        request.reason,
+      ),
+    });
   }
 
   /** Stops taking requests and waits for the ones being answered. */

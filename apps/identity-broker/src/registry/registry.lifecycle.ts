@@ -5,16 +5,15 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ApiServer, EventPublisher, provisionEnv } from '@warden/messaging';
+import { ApiServer, type EventPublisher } from '@warden/messaging';
 import {
   NATS_CONNECTION,
   ReadinessRegistry,
   SERVICE_CONFIG,
-  SERVICE_INFO,
   SERVICE_LOGGER,
-  type ServiceInfo,
 } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
+import { BROKER_PUBLISHER } from '../broker-publisher.js';
 import type { IdentityBrokerConfig } from '../config.js';
 import { ADMIN_AUTHORIZER, type AdminAuthorizer } from '../ports.js';
 import { AgentRegistry } from './agent-registry.js';
@@ -28,7 +27,7 @@ import { RegistryApi } from './registry-api.js';
 
 /**
  * Starts and stops the registry, in this order:
- * start: stream (idempotent) → directory watch → replay the log into KV (repairs a KV write lost
+ * start (the stream exists: see BROKER_PUBLISHER): directory watch → replay the log into KV (repairs a KV write lost
  * to a crash, see AgentRegistry) → bootstrap admin → admin APIs;
  * stop: admin APIs (answer what is in flight) → directory watch.
  * `/readyz` reports `agent-directory` ready once the view holds every agent and the watch lives.
@@ -42,7 +41,7 @@ export class RegistryLifecycle implements OnApplicationBootstrap, BeforeApplicat
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SERVICE_CONFIG) private readonly config: IdentityBrokerConfig,
-    @Inject(SERVICE_INFO) info: ServiceInfo,
+    @Inject(BROKER_PUBLISHER) publisher: EventPublisher,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
     @Inject(RegistryStore) private readonly store: RegistryStore,
     @Inject(KvAgentDirectory) private readonly directory: KvAgentDirectory,
@@ -50,13 +49,7 @@ export class RegistryLifecycle implements OnApplicationBootstrap, BeforeApplicat
     @Inject(ReadinessRegistry) readiness: ReadinessRegistry,
   ) {
     const env = config.WARDEN_ENV;
-    this.log = new RegistryLog(
-      nc,
-      new EventPublisher(nc, {
-        env,
-        producer: { service: info.name, instance: info.instance, version: info.version },
-      }),
-    );
+    this.log = new RegistryLog(nc, publisher);
     this.humans = new HumanRegistry(store, this.log);
     this.api = new RegistryApi(
       new ApiServer(nc, { env, service: 'identity', logger }),
@@ -68,9 +61,6 @@ export class RegistryLifecycle implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // The registry publishes at start (a repaired or bootstrap record needs its event): make
-    // sure the stream exists whatever order Nest starts the transport and this hook in.
-    await provisionEnv(this.nc, this.config.WARDEN_ENV);
     await this.directory.start();
     const replay = await replayRegistryLog(this.log, this.store, this.directory, this.logger);
     this.logger.info({ ...replay }, 'registry replayed from the log');
