@@ -70,7 +70,7 @@ describe('a governed call across five service processes', () => {
     expect(report.reExecuted).toBe(0);
   }, 120_000);
 
-  it('denies a tool off the allowlist and an unknown tool, each with its reason, fast', async () => {
+  it('denies a tool no policy permits and an unknown tool, each with its reason, fast', async () => {
     const warden = await Warden.connect({
       servers: nats.url,
       env,
@@ -80,7 +80,7 @@ describe('a governed call across five service processes', () => {
     try {
       const run = await warden.startRun({});
       for (const [tool, reason] of [
-        ['fail', 'not_allowed'],
+        ['fail', 'not_permitted'],
         ['payments.refund', 'unknown_tool'],
       ] as const) {
         const started = performance.now();
@@ -100,7 +100,7 @@ describe('a governed call across five service processes', () => {
       { env },
     );
     expect(rows).toEqual([
-      { tool: 'fail', effect: 'deny', status: 'denied', reason: 'not_allowed' },
+      { tool: 'fail', effect: 'deny', status: 'denied', reason: 'not_permitted' },
       { tool: 'payments.refund', effect: 'deny', status: 'denied', reason: 'unknown_tool' },
     ]);
   }, 60_000);

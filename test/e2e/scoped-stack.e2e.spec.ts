@@ -224,7 +224,7 @@ describe('a scoped deployment', () => {
       });
       const denied: unknown = await run.call('fail', {}).catch((error: unknown) => error);
       expect(denied).toBeInstanceOf(DeniedError);
-      expect(denied).toMatchObject({ stage: 'policy', reason: 'not_allowed' });
+      expect(denied).toMatchObject({ stage: 'policy', reason: 'not_permitted' });
       await run.end({ status: 'succeeded' });
     } finally {
       await warden.close();

@@ -88,7 +88,7 @@ describe('warden CLI', () => {
     }
     expect(upOutput).toMatch(/The demo agent "demo-agent" made 5 calls/);
     expect(upOutput).toMatch(/echo .*executed/);
-    expect(upOutput).toMatch(/fail .*denied .*policy .*not_allowed/);
+    expect(upOutput).toMatch(/fail .*denied .*policy .*not_permitted/);
     expect(upOutput).toMatch(/payments\.refund .*denied .*policy .*unknown_tool/);
   });
 

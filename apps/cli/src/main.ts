@@ -2,14 +2,17 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { agentsCommand } from './commands/agents.command.js';
+import { approvalsCommand } from './commands/approvals.command.js';
 import { auditCommand } from './commands/audit.command.js';
 import { demoCommand } from './commands/demo.command.js';
 import { humansCommand } from './commands/humans.command.js';
 import { keysCommand } from './commands/keys.command.js';
 import { natsCommand } from './commands/nats.command.js';
+import { policiesCommand } from './commands/policies.command.js';
 import { loginCommand, logoutCommand } from './commands/login.command.js';
 import { revokeCommand } from './commands/revoke.command.js';
 import { serveCommand } from './commands/serve.command.js';
+import { toolsCommand } from './commands/tools.command.js';
 import { upCommand } from './commands/up.command.js';
 import { CliError } from './output.js';
 
@@ -30,6 +33,9 @@ const program = new Command('warden')
   .addCommand(humansCommand())
   .addCommand(revokeCommand())
   .addCommand(keysCommand())
+  .addCommand(toolsCommand())
+  .addCommand(policiesCommand())
+  .addCommand(approvalsCommand())
   .addCommand(natsCommand());
 
 try {

@@ -71,6 +71,36 @@ export async function callApi<R extends z.ZodType>(
   }
   // zod's inferred union does not narrow on `ok` while R is generic: name its two halves.
   const answer = parsed.data as { ok: true; result: z.infer<R> } | { ok: false; error: ApiError };
-  if (!answer.ok) throw new CliError(answer.error.message, options.hint?.(answer.error.code));
+  if (!answer.ok) {
+    const { code, message: text, details = [] } = answer.error;
+    throw new ApiRefusedError(code, text, details, options.hint?.(code));
+  }
   return answer.result;
+}
+
+type ApiErrorDetail = NonNullable<ApiError['details']>[number];
+
+/** A refusal from a service's API: its stable code, and every individual problem it listed. */
+export class ApiRefusedError extends CliError {
+  constructor(
+    readonly code: string,
+    readonly apiMessage: string,
+    readonly details: readonly ApiErrorDetail[],
+    hint?: string,
+  ) {
+    super(formatRefusal(apiMessage, details), hint);
+  }
+}
+
+/**
+ * The refusal as one message: the service's sentence, then each detail on its own line
+ * (`refunds.cedar:12  unknown attribute …`), so a refused policy set or declaration shows every
+ * error, not just how many there were.
+ */
+export function formatRefusal(message: string, details: readonly ApiErrorDetail[]): string {
+  if (details.length === 0) return message;
+  const lines = details.map(({ path, message: text }) =>
+    path ? `  ${path}  ${text}` : `  ${text}`,
+  );
+  return [message, ...lines].join('\n');
 }

@@ -65,5 +65,7 @@ export interface AdminAuthorizer {
    * valid human without the admin role, or disabled).
    */
   requireAdmin(headers: Readonly<Record<string, string>>): Promise<AdminCaller>;
+  /** The same checks without the role: any active human (`human-introspect`). */
+  requireHuman(headers: Readonly<Record<string, string>>): Promise<AdminCaller>;
 }
 export const ADMIN_AUTHORIZER = Symbol('identity.admin-authorizer');

@@ -34,6 +34,9 @@ const testAuthorizer: AdminAuthorizer = {
     if (kind === 'user') return Promise.reject(new ApiFailure('forbidden', 'not an admin'));
     return Promise.reject(new ApiFailure('unauthenticated', 'log in first'));
   },
+  requireHuman() {
+    return Promise.reject(new Error('the registry never asks for a plain human'));
+  },
 };
 
 @Module({

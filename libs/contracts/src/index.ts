@@ -8,5 +8,7 @@ export * from './time.js';
 export * from './api/audit.js';
 export * from './api/reply.js';
 export * from './api/identity.js';
+export * from './api/policy.js';
 export * from './builtin-tools.js';
+export * from './digest.js';
 export * from './headers.js';

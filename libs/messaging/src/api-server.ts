@@ -13,6 +13,8 @@ export class ApiFailure extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** Every individual problem, when there are several (each declaration or policy error). */
+    readonly details?: NonNullable<ApiError['details']>,
   ) {
     super(message);
   }
@@ -135,7 +137,8 @@ export class ApiServer {
       reply = { ok: true, result };
     } catch (error) {
       if (error instanceof ApiFailure) {
-        reply = { ok: false, error: { code: error.code, message: error.message } };
+        const { code, message, details } = error;
+        reply = { ok: false, error: { code, message, ...(details && { details }) } };
         this.options.logger.info({ op, code: error.code }, 'api request refused');
       } else {
         reply = {

@@ -71,3 +71,22 @@ export {
   TRACEPARENT,
   TRACESTATE,
 } from './trace-headers.js';
+export {
+  DEFAULT_WATCH_TIMING,
+  kvPosition,
+  WatchSupervisor,
+  type KvStatusSource,
+  type RevisionedEntry,
+  type StoppableWatch,
+  type StreamPosition,
+  type SupervisedWatch,
+  type WatchLogger,
+  type WatchTiming,
+} from './watch-supervisor.js';
+export {
+  EXPECTED_LAST_SUBJECT_SEQUENCE,
+  isWrongLastSequence,
+  lastOnSubject,
+  readLog,
+  type SkippedMessage,
+} from './event-log.js';

@@ -31,12 +31,20 @@ describe('agentPermissions', () => {
           'warden.prod.evt.run.ended.alice',
           'warden.prod.api.identity.token',
           '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.intent.resolved.alice',
+          '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.approval.requested.alice',
         ],
         deny: serviceDurableNames().map(
           (durable) => `$JS.API.CONSUMER.CREATE.WARDEN_PROD.${durable}.>`,
         ),
       },
-      sub: { allow: ['_INBOX_agent_.alice.>', 'warden.prod.evt.intent.resolved.alice'], deny: [] },
+      sub: {
+        allow: [
+          '_INBOX_agent_.alice.>',
+          'warden.prod.evt.intent.resolved.alice',
+          'warden.prod.evt.approval.requested.alice',
+        ],
+        deny: [],
+      },
     });
   });
 
@@ -90,8 +98,8 @@ describe('agentPermissionsTemplate', () => {
         if (token.includes('{{')) expect(token).toBe(AGENT_ID_TEMPLATE);
       }
     }
-    // The inbox prefix, three events, the consumer create, the inbox and outcome subscriptions.
-    expect(all.filter((subject) => subject.includes(AGENT_ID_TEMPLATE))).toHaveLength(7);
+    // The inbox prefix, three events, two consumer creates, the inbox and two read subscriptions.
+    expect(all.filter((subject) => subject.includes(AGENT_ID_TEMPLATE))).toHaveLength(9);
     // What the server does with a user tagged `agent:<id>`: the same grants as agentPermissions.
     for (const agent of ['alice', 'policy-decision', 'agent-id-template-probe-1']) {
       const filled = JSON.parse(
@@ -125,14 +133,14 @@ describe('servicePermissions', () => {
   });
 
   it('pins each durable to its filter and lets a service pull only its own durables', () => {
-    const { pub } = servicePermissions('prod', 'policy-decision');
+    const { pub } = servicePermissions('prod', 'cost-governor');
     expect(pub.allow).toContain(
-      '$JS.API.CONSUMER.CREATE.WARDEN_PROD.policy-decision__intent_authenticated.warden.prod.evt.intent.authenticated.*',
+      '$JS.API.CONSUMER.CREATE.WARDEN_PROD.cost-governor__policy_decided.warden.prod.evt.policy.decided.*',
     );
     const pulls = pub.allow.filter((subject) =>
       subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.WARDEN_PROD.'),
     );
-    expect(pulls.every((subject) => subject.includes('.policy-decision__'))).toBe(true);
+    expect(pulls.every((subject) => subject.includes('.cost-governor__'))).toBe(true);
     expect(
       pub.allow.some((subject) => subject.includes('>') && subject.includes('WARDEN_PROD.*')),
     ).toBe(false);
@@ -151,7 +159,18 @@ describe('servicePermissions', () => {
     }
     expect(pub.deny.some((subject) => subject.includes('identity-broker__'))).toBe(false);
     // Services that replay nothing keep the narrow grants.
-    expect(servicePermissions('prod', 'policy-decision').pub.deny).toEqual([]);
+    expect(servicePermissions('prod', 'cost-governor').pub.deny).toEqual([]);
+  });
+
+  it('lets the policy service replay its registries and verify human tokens, nothing more', () => {
+    const { pub } = servicePermissions('prod', 'policy-decision');
+    expect(pub.allow).toContain(
+      '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.policy.published.*',
+    );
+    expect(pub.allow).toContain('warden.prod.api.identity.human-introspect');
+    expect(pub.allow.filter((subject) => subject.startsWith('warden.prod.api.'))).toEqual([
+      'warden.prod.api.identity.human-introspect',
+    ]);
   });
 
   it('subscribes only to its own inbox and its own API', () => {

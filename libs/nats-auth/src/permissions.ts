@@ -59,6 +59,8 @@ export interface ServiceProfile {
   readonly kvOwn: readonly string[];
   /** KV buckets of other services it reads (get, watch). */
   readonly kvRead: readonly string[];
+  /** Other services' API ops it calls, as `<api>.<op>` (`identity.human-introspect`). */
+  readonly calls?: readonly string[];
   /**
    * Event types it reads back from the log (the identity broker rebuilds its registry from
    * `agent.*` and `human.*` at start, and looks one registration up by subject): short-lived
@@ -114,24 +116,27 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
     ],
   },
   'policy-decision': {
-    consumes: consumes(
-      'policy-decision',
-      'intent.authenticated',
-      'approval.granted',
-      'approval.denied',
-    ),
+    // Approval answers come in through its API, never as events to consume.
+    consumes: consumes('policy-decision', 'intent.authenticated'),
     publishes: [
       'policy.decided',
       'intent.resolved',
       'approval.requested',
+      'approval.granted',
+      'approval.denied',
       'approval.expired',
       'policy.published',
+      'policy.shadow_diverged',
       'tool.registered',
       'event.dead_lettered',
     ],
     api: 'policy',
     kvOwn: ['policies', 'tools', 'approvals'],
-    kvRead: ['agents'],
+    kvRead: [],
+    // Admin and approval ops carry a human token, which only the broker can verify.
+    calls: ['identity.human-introspect'],
+    // The policy and tool registries are rebuilt from their events at start.
+    replays: ['policy.published', 'tool.registered'],
   },
   'cost-governor': {
     consumes: consumes('cost-governor', 'policy.decided', 'run.started', 'intent.resolved'),
@@ -174,8 +179,11 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
 
 /** The event types an agent may publish, each only on its own subject. */
 export const AGENT_PUBLISHES = ['intent.proposed', 'run.started', 'run.ended'] as const;
-/** The event type an agent reads, only on its own subject. */
-export const AGENT_READS = 'intent.resolved' as const;
+/**
+ * The event types an agent reads, only on its own subject: its outcomes, and the approval
+ * requests of its intents (the agent is waiting on them: issue 5).
+ */
+export const AGENT_READS = ['intent.resolved', 'approval.requested'] as const;
 
 /** Every durable name of every service, from {@link SERVICE_PROFILES}. */
 export function serviceDurableNames(): string[] {
@@ -244,7 +252,7 @@ export function consumerCreateSubject(stream: string, name: string, filter: stri
  * `run.ended`, ask for tokens, and read only its own outcomes and replies.
  *
  * Outcomes are read through a *push* consumer the agent creates: the create subject pins the
- * filter to `warden.<env>.evt.intent.resolved.<agent>` (any consumer name), the deliver subject
+ * filter to `warden.<env>.evt.intent.resolved.<agent>` (or `approval.requested`; any consumer name), the deliver subject
  * is under the agent's inbox, and the agent holds no `$JS.API.CONSUMER.MSG.NEXT`, `INFO` or
  * `DELETE` grant at all: pull requests name the consumer only by a subject token that a
  * permission cannot confine to "this agent's consumers", so with them an agent could pull from a
@@ -255,14 +263,14 @@ export function agentPermissions(env: string, agentId: string): NatsPermissions 
   check('env', env);
   check('agent', agentId);
   const inboxPrefix = agentInboxPrefix(agentId);
-  const outcomes = subjects.event(env, AGENT_READS, agentId);
+  const reads = AGENT_READS.map((type) => subjects.event(env, type, agentId));
   return {
     inboxPrefix,
     pub: {
       allow: [
         ...AGENT_PUBLISHES.map((type) => subjects.event(env, type, agentId)),
         subjects.api(env, 'identity', 'token'),
-        consumerCreateSubject(subjects.streamName(env), '*', outcomes),
+        ...reads.map((subject) => consumerCreateSubject(subjects.streamName(env), '*', subject)),
       ],
       // The consumer name is free (a permission cannot match part of a token), so the names of
       // the services' durables are taken away: an agent must not squat one before its service
@@ -274,7 +282,7 @@ export function agentPermissions(env: string, agentId: string): NatsPermissions 
     sub: {
       // Its own outcomes live (core NATS) and everything delivered to its inbox: request replies,
       // JetStream publish acks, and its push consumers' messages.
-      allow: [`${inboxPrefix}.>`, outcomes],
+      allow: [`${inboxPrefix}.>`, ...reads],
       deny: [],
     },
   };
@@ -432,6 +440,7 @@ export function servicePermissions(env: string, service: WardenService): NatsPer
         `$JS.API.STREAM.UPDATE.${stream}`,
         ...durables,
         ...profile.publishes.map((type) => subjects.eventType(env, type)),
+        ...(profile.calls ?? []).map((call) => `warden.${env}.api.${call}`),
         ...kv,
         ...reads,
       ]),

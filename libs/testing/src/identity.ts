@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AgentRegisterResult,
+  HumanRegisterResult,
   apiReply,
   CREDENTIAL_HEADER,
   subjects,
@@ -23,9 +24,26 @@ export function identityTestEnv(): Record<string, string> {
   };
 }
 
-async function call<R extends z.ZodType>(
+/** A refusal of an API op: its code and details, for tests that expect one. */
+export class ApiRefusal extends Error {
+  constructor(
+    readonly op: string,
+    readonly code: string,
+    message: string,
+    readonly details: readonly { path: string; message: string }[] = [],
+  ) {
+    super(`${op} refused: ${code}: ${message}`);
+  }
+}
+
+/**
+ * Calls one op of a service's request/reply API (`warden.<env>.api.<api>.<op>`) with an optional
+ * human token, and returns its result; a refusal throws an {@link ApiRefusal}.
+ */
+export async function callApi<R extends z.ZodType>(
   nc: NatsConnection,
   env: string,
+  api: string,
   op: string,
   body: unknown,
   result: R,
@@ -33,16 +51,35 @@ async function call<R extends z.ZodType>(
 ): Promise<z.infer<R>> {
   const headers = natsHeaders();
   if (token !== undefined) headers.set(CREDENTIAL_HEADER, token);
-  const message = await nc.request(subjects.api(env, 'identity', op), JSON.stringify(body), {
+  const message = await nc.request(subjects.api(env, api, op), JSON.stringify(body), {
     timeout: 10_000,
     headers,
   });
   const reply = apiReply(result).parse(message.json()) as
-    { ok: true; result: z.infer<R> } | { ok: false; error: { code: string; message: string } };
-  if (!reply.ok)
-    throw new Error(`identity ${op} refused: ${reply.error.code}: ${reply.error.message}`);
+    | { ok: true; result: z.infer<R> }
+    | {
+        ok: false;
+        error: { code: string; message: string; details?: { path: string; message: string }[] };
+      };
+  if (!reply.ok) {
+    throw new ApiRefusal(
+      `${api} ${op}`,
+      reply.error.code,
+      reply.error.message,
+      reply.error.details,
+    );
+  }
   return reply.result;
 }
+
+const call = <R extends z.ZodType>(
+  nc: NatsConnection,
+  env: string,
+  op: string,
+  body: unknown,
+  result: R,
+  token?: string,
+) => callApi(nc, env, 'identity', op, body, result, token);
 
 /** A human token for the bootstrap admin (the broker must have started with {@link identityTestEnv}). */
 export async function adminToken(nc: NatsConnection, env: string): Promise<string> {
@@ -81,4 +118,24 @@ export async function registerAgents(
     secrets.set(agentId, result.client_secret);
   }
   return secrets;
+}
+
+/** Registers a human with `roles` (as the bootstrap admin) and returns a token of theirs. */
+export async function humanWithToken(
+  nc: NatsConnection,
+  env: string,
+  humanId: string,
+  roles: readonly string[],
+): Promise<string> {
+  const admin = await adminToken(nc, env);
+  const { secret } = await call(
+    nc,
+    env,
+    'human-register',
+    { human_id: humanId, roles },
+    HumanRegisterResult,
+    admin,
+  );
+  const result = await call(nc, env, 'human-token', { human_id: humanId, secret }, TokenResult);
+  return result.token;
 }

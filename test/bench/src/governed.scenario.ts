@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { removeEnv } from '@warden/messaging';
 import { Warden, type Run } from '@warden/sdk';
-import { getFreePort, identityTestEnv, registerAgents } from '@warden/testing';
+import { getFreePort, identityTestEnv, registerAgents, seedBuiltins } from '@warden/testing';
 import { now, percentiles, type Percentiles } from './stats.js';
 
 /** One mode of the governed-call bench: the whole mesh, measured from the agent's side. */
@@ -40,6 +40,7 @@ export async function measureGoverned(
   const stack = await startStack(env, natsUrl, dataDir, options.mode === 'split');
   const clients: Client[] = [];
   try {
+    await seedBuiltins(nc, env);
     const agentIds = Array.from({ length: options.clients }, (_, i) => `bench-agent-${i}`);
     const secrets = await registerAgents(nc, env, agentIds);
     for (const [agentId, clientSecret] of secrets) {

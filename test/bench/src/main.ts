@@ -5,12 +5,21 @@ import { connectNats } from '@warden/messaging';
 import { benchArgsValidation } from '@warden/policy/bench';
 import { benchRedaction } from '@warden/redaction/bench';
 import Table from 'cli-table3';
+import { decisionRows, measureDecision } from './decision.scenario.js';
 import { measureGoverned } from './governed.scenario.js';
 import { measureIdentity } from './identity.scenario.js';
 import { measureIngest } from './ingest.scenario.js';
 import { measureTransportFloor } from './transport.scenario.js';
 
-const SCENARIOS = ['transport', 'redaction', 'args', 'identity', 'ingest', 'governed'] as const;
+const SCENARIOS = [
+  'transport',
+  'redaction',
+  'args',
+  'decision',
+  'identity',
+  'ingest',
+  'governed',
+] as const;
 const MODES = ['in-process', 'split'] as const;
 
 const { values } = parseArgs({
@@ -28,12 +37,13 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    `npm run bench -- [--scenario transport|redaction|args|identity|ingest|governed]... [--events N] [--nats URL]\n` +
+    `npm run bench -- [--scenario transport|redaction|args|decision|identity|ingest|governed]... [--events N] [--nats URL]\n` +
       `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]...\n\n` +
       `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
       `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
       `  redaction  µs per event redacted (clean and dirty)\n` +
       `  args       µs per tool-argument validation (6 fields, valid and invalid) and risk derivation\n` +
+      `  decision   policy decision p50/p99 in-process: reference set, +500 policies sliced/unsliced\n` +
       `  identity   authentication stage in-process: verifications/s and p99, new token vs cached\n` +
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
       `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
@@ -104,6 +114,13 @@ if (chosen.includes('args')) {
     ['args', 'derive risk', `${args.deriveRiskMicros.toFixed(2)} µs`],
     ['args', 'compile a schema', `${args.compileMicros.toFixed(2)} µs`],
   );
+}
+
+if (chosen.includes('decision')) {
+  process.stderr.write('measuring policy decisions in-process...\n');
+  const decision = measureDecision(Math.min(total, 20_000));
+  results.decision = decision;
+  table.push(...decisionRows(decision));
 }
 
 if (chosen.includes('identity')) {

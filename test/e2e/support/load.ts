@@ -47,7 +47,7 @@ export async function runAgents(options: LoadOptions): Promise<CallOutcome[]> {
         for (let i = 0; i < options.callsPerAgent; i++) {
           const started = performance.now();
           try {
-            const result = await run.call(tool, { agent: a, i });
+            const result = await run.call(tool, { n: a, i });
             outcomes.push({
               agentId,
               intentId: result.intentId,

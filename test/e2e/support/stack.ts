@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '@warden/messaging';
-import { identityTestEnv, registerAgents } from '@warden/testing';
+import { identityTestEnv, registerAgents, seedBuiltins } from '@warden/testing';
 import { startService, type ServiceProcess } from './processes.js';
 
 /** The services of a governed call, in the order `warden up` starts them. */
@@ -19,8 +19,13 @@ export interface StackOptions {
   natsUrl: string;
   /** The collector's chDB directory. */
   dataDir: string;
-  /** Extra environment for every service (e.g. `POLICY_ALLOWED_TOOLS`). */
+  /** Extra environment for every service. */
   extraEnv?: Record<string, string>;
+  /**
+   * Whether to register the built-in tools and publish the built-in policy set once the stack is
+   * ready (default true): without a policy every intent is denied.
+   */
+  seedBuiltins?: boolean;
   /**
    * Environment for one service on top of the rest: on a server with scoped access, its
    * `NATS_CREDS` (and the broker's account signing key), e.g. `ScopedNats.serviceEnv` of
@@ -53,6 +58,7 @@ export class Stack {
     try {
       // Concurrently: each waits for its own /readyz.
       await Promise.all(STACK_SERVICES.map((service) => stack.addReplica(service)));
+      if (options.seedBuiltins !== false) await seedBuiltins(await stack.adminNats(), options.env);
     } catch (error) {
       await stack.stop();
       throw error;
@@ -89,13 +95,18 @@ export class Stack {
     return secret;
   }
 
-  private async register(agentId: string): Promise<string> {
+  /** The stack's admin connection (agent registration, seeding, API calls of tests). */
+  async adminNats(): Promise<NatsConnection> {
     this.admin ??= await connectNats({
       servers: this.options.natsUrl,
       name: 'e2e-admin',
       ...this.options.adminNats,
     });
-    const secrets = await registerAgents(this.admin, this.options.env, [agentId]);
+    return this.admin;
+  }
+
+  private async register(agentId: string): Promise<string> {
+    const secrets = await registerAgents(await this.adminNats(), this.options.env, [agentId]);
     const secret = secrets.get(agentId);
     if (secret === undefined) throw new Error(`agent ${agentId} got no client secret`);
     return secret;

@@ -2,8 +2,10 @@ import {
   CREDENTIAL_HEADER,
   IDENTITY_API,
   isSubjectToken,
+  POLICY_API,
   subjects,
   SUBJECT_TOKEN_RULE,
+  type PolicyApiOp,
 } from '@warden/contracts';
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
@@ -72,42 +74,132 @@ type IdentityOp = keyof typeof IDENTITY_API;
 
 /**
  * Calls one identity admin op with the caller's human token in `Warden-Credential`, and returns
- * its result (validated against the contract). Refusals become CliErrors with a hint.
+ * its result (validated against the contract). Refusals become {@link ApiRefusedError}s with a hint.
  */
 export async function callIdentityAdmin<O extends IdentityOp>(
   options: AdminOptions,
   op: O,
   body: z.input<(typeof IDENTITY_API)[O]['request']>,
 ): Promise<z.output<(typeof IDENTITY_API)[O]['result']>> {
+  return (await callAdmin(options, {
+    api: 'identity',
+    op,
+    service: 'identity broker',
+    body,
+    result: IDENTITY_API[op].result,
+    hint: (code) => identityHint(code, options.env),
+  })) as z.output<(typeof IDENTITY_API)[O]['result']>;
+}
+
+/**
+ * Calls one policy decision service op (POLICY_API) the same way: the human token in
+ * `Warden-Credential`, the result validated, refusals as {@link ApiRefusedError}s whose hint says
+ * what to do next (which role is missing, which list to look at).
+ */
+export async function callPolicyAdmin<O extends PolicyApiOp>(
+  options: AdminOptions,
+  op: O,
+  body: z.input<(typeof POLICY_API)[O]['request']>,
+): Promise<z.output<(typeof POLICY_API)[O]['result']>> {
+  return (await callAdmin(options, {
+    api: 'policy',
+    op,
+    service: 'policy decision service',
+    body,
+    result: POLICY_API[op].result,
+    hint: (code) => policyHint(op, code, options.env),
+  })) as z.output<(typeof POLICY_API)[O]['result']>;
+}
+
+interface AdminCall<R extends z.ZodType> {
+  api: 'identity' | 'policy';
+  op: string;
+  /** For messages: "no <service> is running". */
+  service: string;
+  body: unknown;
+  result: R;
+  hint: (code: string) => string | undefined;
+}
+
+/** One admin request/reply: the caller's human token in `Warden-Credential`. */
+async function callAdmin<R extends z.ZodType>(
+  options: AdminOptions,
+  call: AdminCall<R>,
+): Promise<z.infer<R>> {
   const token = await resolveToken(options);
   const nc = await connectForCli(options.nats);
   try {
-    return (await callApi(
-      nc,
-      subjects.api(options.env, 'identity', op),
-      body,
-      IDENTITY_API[op].result,
-      {
-        service: 'identity broker',
-        env: options.env,
-        headers: { [CREDENTIAL_HEADER]: token },
-        hint: (code) => hintFor(code, options.env),
-      },
-    )) as z.output<(typeof IDENTITY_API)[O]['result']>;
+    return await callApi(nc, subjects.api(options.env, call.api, call.op), call.body, call.result, {
+      service: call.service,
+      env: options.env,
+      headers: { [CREDENTIAL_HEADER]: token },
+      hint: call.hint,
+    });
   } finally {
     await nc.close();
   }
 }
 
-function hintFor(code: string, env: string): string | undefined {
+/** Hints every admin API shares; undefined when the code is the op's own. */
+function commonHint(code: string, env: string): string | undefined {
   switch (code) {
     case 'unauthenticated':
       return loginHint(env);
-    case 'forbidden':
-      return 'Admin APIs need a human with the admin role: log in as one (`warden login --user <admin>`).';
     case 'invalid_request':
       return 'Run the command with --help for the accepted form.';
+    case 'unavailable':
+    case 'busy':
+      return "Retry in a moment; if it persists, check the services' logs.";
     default:
       return undefined;
   }
+}
+
+function identityHint(code: string, env: string): string | undefined {
+  if (code === 'forbidden') {
+    return 'Admin APIs need a human with the admin role: log in as one (`warden login --user <admin>`).';
+  }
+  return commonHint(code, env);
+}
+
+/** What to do next after a policy service refusal, by op and code. */
+export function policyHint(op: PolicyApiOp, code: string, env: string): string | undefined {
+  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  switch (code) {
+    case 'forbidden':
+      switch (POLICY_API[op].access) {
+        case 'admin':
+          return 'You need the admin role to change tools and policies: log in as an admin (`warden login --user <admin>`).';
+        case 'group':
+          return "You need the approval's group role (`warden approvals show <id>` names it); under @separation_of_duties the agent's owner may not answer either.";
+        case 'human':
+          return 'You need an active human login: `warden login --user <you>`.';
+      }
+      break;
+    case 'not_found':
+      if (op.startsWith('tool-'))
+        return `See \`warden tools list${envFlag}\` for the registered tools.`;
+      if (op.startsWith('policy-'))
+        return `See \`warden policies list${envFlag}\` for the published versions.`;
+      return `See \`warden approvals list${envFlag}\` for the approvals.`;
+    case 'invalid_declaration':
+      return 'Fix each error above in the declaration, then register it again.';
+    case 'invalid_policy_set':
+      return 'Fix each error above (`warden policies validate <dir>` checks locally), then publish again; the active version did not change.';
+    case 'version_exists':
+      return 'That version is registered with different content: raise `version` in the declaration.';
+    case 'version_not_newer':
+      return `Raise \`version\` above the registered one (\`warden tools show <name>${envFlag}\` lists the versions).`;
+    case 'too_large':
+      return 'Split it into smaller files, or trim it.';
+    case 'args_mismatch':
+      return `The args changed since you looked: \`warden approvals show <id>${envFlag}\`, check them, and pass the new --args-hash.`;
+    case 'already_answered':
+      return `Someone answered it first: \`warden approvals show <id>${envFlag}\` shows who and how.`;
+    case 'approval_expired':
+      return 'It expired and can no longer be answered; the agent has to propose the action again.';
+    default:
+      break;
+  }
+  return commonHint(code, env);
 }

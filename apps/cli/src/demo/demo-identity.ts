@@ -45,7 +45,8 @@ export async function demoAgentSecret(
   return registered.client_secret;
 }
 
-async function adminToken(
+/** A human token to act as an admin: `warden login`'s, else the bootstrap admin's from the state directory. */
+export async function adminToken(
   nc: NatsConnection,
   options: { env: string; stateDir: string },
 ): Promise<string> {

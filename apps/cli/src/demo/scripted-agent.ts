@@ -1,5 +1,6 @@
 import { Warden, WardenCallError } from '@warden/sdk';
 import { connectNats } from '@warden/messaging';
+import { ensureDemoGovernance } from './demo-governance.js';
 import { demoAgentSecret } from './demo-identity.js';
 
 /** One call the scripted agent made, and what Warden answered. */
@@ -27,10 +28,10 @@ const SCRIPT: { tool: string; args: Record<string, unknown>; expect: string }[] 
   { tool: 'sleep', args: { ms: 100 }, expect: 'allowed, executed after 100 ms' },
   {
     tool: 'echo',
-    args: { note: 'card 4111 1111 1111 1111, mail jane@example.com' },
+    args: { text: 'card 4111 1111 1111 1111, mail jane@example.com' },
     expect: 'executed; the audit log stores it redacted',
   },
-  { tool: 'fail', args: { message: 'boom' }, expect: 'denied: not on the allowlist' },
+  { tool: 'fail', args: { message: 'boom' }, expect: 'denied: no policy permits it' },
   { tool: 'payments.refund', args: { amount_usd: 5 }, expect: 'denied: no such tool' },
 ];
 
@@ -50,6 +51,7 @@ export async function runScriptedAgent(options: {
   const admin = await connectNats({ servers: options.servers, name: 'warden-demo-admin' });
   let clientSecret: string;
   try {
+    await ensureDemoGovernance(admin, { env: options.env, stateDir: options.stateDir });
     clientSecret = await demoAgentSecret(admin, {
       env: options.env,
       stateDir: options.stateDir,

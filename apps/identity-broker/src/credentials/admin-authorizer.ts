@@ -8,7 +8,7 @@ import { VerifiedTokenCache } from '../domain/verified-token-cache.js';
 import { KeyRefresher, type VerificationKeys } from './authenticate-intent.use-case.js';
 
 /**
- * ADMIN_AUTHORIZER (ports.ts): an admin API request must carry a human token (typ
+ * ADMIN_AUTHORIZER (ports.ts): an admin API request (and `human-introspect`, minus the role) must carry a human token (typ
  * `warden-human+jwt`, this env, not revoked) of a human who is active and has the `admin` role
  * *now*: roles and status are read from the registry on every request, not trusted from the
  * token, so removing a role or disabling a human takes effect at once.
@@ -32,6 +32,17 @@ export class TokenAdminAuthorizer implements AdminAuthorizer {
   }
 
   async requireAdmin(headers: Readonly<Record<string, string>>): Promise<AdminCaller> {
+    const caller = await this.requireHuman(headers);
+    if (!caller.roles.includes(ADMIN_ROLE)) {
+      throw new ApiFailure(
+        'forbidden',
+        `human ${caller.human_id} does not have the ${ADMIN_ROLE} role`,
+      );
+    }
+    return caller;
+  }
+
+  async requireHuman(headers: Readonly<Record<string, string>>): Promise<AdminCaller> {
     const token = headerOf(headers, CREDENTIAL_HEADER);
     if (token === undefined || token.trim().length === 0) {
       throw new ApiFailure(
@@ -56,12 +67,6 @@ export class TokenAdminAuthorizer implements AdminAuthorizer {
     }
     if (human.status !== 'active') {
       throw new ApiFailure('forbidden', `human ${human.human_id} is disabled`);
-    }
-    if (!human.roles.includes(ADMIN_ROLE)) {
-      throw new ApiFailure(
-        'forbidden',
-        `human ${human.human_id} does not have the ${ADMIN_ROLE} role`,
-      );
     }
     return { human_id: human.human_id, roles: [...human.roles] };
   }

@@ -19,7 +19,7 @@ import { RevokeCredentials } from './revoke-credentials.use-case.js';
 /** The ops this half answers; the registry answers the others. */
 type CredentialOp = Extract<
   IdentityApiOp,
-  'token' | 'human-token' | 'jwks' | 'revoke' | 'key-list' | 'key-rotate'
+  'token' | 'human-token' | 'jwks' | 'human-introspect' | 'revoke' | 'key-list' | 'key-rotate'
 >;
 type RequestOf<O extends CredentialOp> = z.output<(typeof IDENTITY_API)[O]['request']>;
 type ResultOf<O extends CredentialOp> = z.output<(typeof IDENTITY_API)[O]['result']>;
@@ -49,6 +49,10 @@ export class CredentialsApi implements OnApplicationBootstrap, BeforeApplication
     this.serve('token', (request, context) => this.issue.agentToken(request, context.reply));
     this.serve('human-token', (request) => this.issue.humanToken(request));
     this.serve('jwks', () => Promise.resolve(this.keys.jwks()));
+    this.serve('human-introspect', async (_request, context) => {
+      const { human_id, roles } = await this.admins.requireHuman(context.headers);
+      return { human_id, roles: [...roles] };
+    });
     this.serveAdmin('revoke', (request, caller) => this.revocation.revoke(request, caller));
     this.serveAdmin('key-list', () => Promise.resolve({ keys: this.keys.list() }));
     this.serveAdmin('key-rotate', async (request, caller) => {

@@ -21,7 +21,7 @@ import {
   type SealedSigningKey,
   type SigningKey,
 } from '../domain/signing-key.js';
-import { kvPosition, WatchSupervisor, type WatchTiming } from '../domain/watch-supervisor.js';
+import { kvPosition, WatchSupervisor, type WatchTiming } from '@warden/messaging';
 
 /** What caused a rotation (the `trigger` of `signing_key.rotated`). */
 export type RotationTrigger = 'bootstrap' | 'command' | 'schedule';

@@ -9,7 +9,7 @@ import {
   type Revocation,
   type RevocationValue,
 } from '../domain/revocation-list.js';
-import { kvPosition, WatchSupervisor, type WatchTiming } from '../domain/watch-supervisor.js';
+import { kvPosition, WatchSupervisor, type WatchTiming } from '@warden/messaging';
 
 /** How often the in-memory view forgets entries that can no longer matter. */
 const PRUNE_INTERVAL_MS = 60_000;

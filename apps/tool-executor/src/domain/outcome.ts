@@ -1,5 +1,5 @@
-import { ReasonCode, type DataOf } from '@warden/contracts';
-import { sha256, type ExecutionOutcome } from './execution-record.js';
+import { ReasonCode, sha256, type DataOf } from '@warden/contracts';
+import type { ExecutionOutcome } from './execution-record.js';
 import { ExecutorReason } from './reasons.js';
 import type { ToolResult } from './tools.js';
 

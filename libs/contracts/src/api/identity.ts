@@ -196,11 +196,29 @@ export const HumanRegisterResult = z.strictObject({ human: HumanView, secret: z.
 export const HumanListRequest = z.strictObject({});
 export const HumanListResult = z.strictObject({ humans: z.array(HumanView) });
 
+/**
+ * `human-introspect` (RFC 7662 in spirit): services other than the broker send the human token a
+ * caller gave them, in the `Warden-Credential` header, and learn who it is and their roles as the
+ * registry holds them now. A token that is invalid, expired, revoked or of a disabled human is
+ * refused (`unauthenticated` / `forbidden`), never answered with a partial identity.
+ */
+export const HumanIntrospectRequest = z.strictObject({});
+export const HumanIntrospectResult = z.strictObject({
+  human_id: HumanId,
+  roles: z.array(RoleName),
+});
+export type HumanIntrospectResult = z.infer<typeof HumanIntrospectResult>;
+
 /** Every identity API op: its request and result schemas, and whether it needs an admin. */
 export const IDENTITY_API = {
   token: { request: TokenRequest, result: AgentTokenResult, admin: false },
   'human-token': { request: HumanTokenRequest, result: TokenResult, admin: false },
   jwks: { request: JwksRequest, result: JwksResult, admin: false },
+  'human-introspect': {
+    request: HumanIntrospectRequest,
+    result: HumanIntrospectResult,
+    admin: false,
+  },
   'agent-register': { request: AgentRegisterRequest, result: AgentRegisterResult, admin: true },
   'agent-list': { request: AgentListRequest, result: AgentListResult, admin: true },
   'agent-show': { request: AgentShowRequest, result: AgentResult, admin: true },

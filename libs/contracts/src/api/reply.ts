@@ -4,6 +4,11 @@ import { z } from 'zod';
 export const ApiError = z.strictObject({
   code: z.string().min(1).max(64),
   message: z.string().max(4096),
+  /** Every individual problem, when there are several (declaration or policy errors). */
+  details: z
+    .array(z.strictObject({ path: z.string().max(1024), message: z.string().max(2048) }))
+    .max(500)
+    .optional(),
 });
 export type ApiError = z.infer<typeof ApiError>;
 

@@ -9,6 +9,7 @@ import {
   BudgetSettled,
   PolicyDecided,
   PolicyPublished,
+  PolicyShadowDiverged,
   ToolRegistered,
   ToolStarted,
 } from './decision.js';
@@ -45,6 +46,7 @@ export const EVENTS = {
   'intent.authenticated': IntentAuthenticated,
   'intent.resolved': IntentResolved,
   'policy.decided': PolicyDecided,
+  'policy.shadow_diverged': PolicyShadowDiverged,
   'approval.requested': ApprovalRequested,
   'approval.granted': ApprovalAnswered,
   'approval.denied': ApprovalAnswered,

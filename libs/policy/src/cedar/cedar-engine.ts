@@ -16,6 +16,11 @@ export interface CompiledPolicySet {
   readonly id: string;
   /** The policy ids in the set, for audit and for mapping determining ids back to annotations. */
   readonly policyIds: readonly string[];
+  /**
+   * The id the schema was pre-parsed under, when it is not `id`: the slices of one policy
+   * version (policy-engine.ts) are separate sets that share their version's schema.
+   */
+  readonly schemaId?: string;
 }
 
 /** The result of {@link compilePolicySet}: a handle, or every reason the set was refused. */
@@ -90,7 +95,7 @@ export function decide(handle: CompiledPolicySet, request: CedarRequest): CedarD
       context: request.context,
       entities: [...request.entities],
       preparsedPolicySetId: handle.id,
-      preparsedSchemaName: handle.id,
+      preparsedSchemaName: handle.schemaId ?? handle.id,
       // Type-checks the request against the schema, so an args or risk field of the wrong type is
       // refused up front rather than erroring inside a policy.
       validateRequest: true,

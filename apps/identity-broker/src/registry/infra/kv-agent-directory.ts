@@ -1,6 +1,6 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { MessagingLogger } from '@warden/messaging';
-import { kvPosition, WatchSupervisor, type WatchTiming } from '../../domain/watch-supervisor.js';
+import { kvPosition, WatchSupervisor, type WatchTiming } from '@warden/messaging';
 import type { AgentDirectory, AgentRecord } from '../../ports.js';
 import type { StoredAgent } from '../domain/agent-projection.js';
 import type { RegistryStore } from './registry-store.js';

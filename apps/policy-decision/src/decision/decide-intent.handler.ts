@@ -1,0 +1,182 @@
+import { Controller, Inject } from '@nestjs/common';
+import {
+  buildEvent,
+  digestArgs,
+  type DataOf,
+  type Envelope,
+  type EventType,
+} from '@warden/contracts';
+import { OnEvent, Outcome, type EventContext } from '@warden/messaging';
+import { deriveRisk } from '@warden/policy';
+import { SERVICE_CONFIG, SERVICE_LOGGER } from '@warden/service';
+import type { Logger } from '@warden/telemetry';
+import { ApprovalBook } from '../approvals/approval-book.js';
+import type { PolicyDecisionConfig } from '../config.js';
+import { PolicyCatalog } from '../policies/policy-catalog.js';
+import { ToolCatalog, type CatalogTool } from '../tools/tool-catalog.js';
+import { decide, evaluate, type PolicyOutcome } from './decide.js';
+
+/** How long an intent waits for the policy versions at start before it is retried. */
+const LOAD_WAIT_MS = 5_000;
+
+/** Publishes an event caused by the intent being decided. */
+type Publish = <T extends EventType>(type: T, data: DataOf<T>) => Promise<unknown>;
+
+/**
+ * `intent.authenticated` → `policy.decided`, and then: for a deny the terminal
+ * `intent.resolved{denied, stage: policy}`; for args that fail the tool's schema only
+ * `intent.resolved{rejected, stage: validation}` with every violation; for `approval_required`
+ * an approval request (`approval.requested`, on the agent's subject). With a shadow version in
+ * force, a different effect under it is logged as `policy.shadow_diverged`. Output ids derive from
+ * the input event, so a redelivered intent publishes duplicates JetStream drops.
+ */
+@Controller()
+export class DecideIntentHandler {
+  private readonly env: string;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) config: PolicyDecisionConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    @Inject(ToolCatalog) private readonly tools: ToolCatalog,
+    @Inject(PolicyCatalog) private readonly policies: PolicyCatalog,
+    @Inject(ApprovalBook) private readonly approvals: ApprovalBook,
+  ) {
+    this.env = config.WARDEN_ENV;
+  }
+
+  @OnEvent('intent.authenticated')
+  async decideIntent(event: Envelope<'intent.authenticated'>, ctx: EventContext): Promise<Outcome> {
+    const { tool, step } = event.data;
+    const log = { run_id: event.run_id, intent_id: event.intent_id, tool };
+    const publish: Publish = (type, data) =>
+      ctx.publish(buildEvent({ type, data, cause: event, producer: ctx.producer }) as Envelope);
+    if (!(await this.policies.whenLoaded(LOAD_WAIT_MS))) {
+      this.logger.warn(log, 'policy versions not loaded yet: intent retried later');
+      return Outcome.retry(LOAD_WAIT_MS);
+    }
+    const now = new Date();
+    const catalogTool = await this.tools.get(tool);
+    const verdict = decide(event.data, catalogTool, this.policies.current(), this.env, now);
+
+    if (verdict.kind === 'rejected') {
+      await publish('intent.resolved', {
+        status: 'rejected',
+        stage: 'validation',
+        tool,
+        reason: 'invalid_args',
+        message: verdict.message,
+        details: verdict.details.map(({ path, message }) => ({ path, message })),
+      });
+      this.logger.info(
+        { ...log, violations: verdict.details.length },
+        'intent rejected: invalid args',
+      );
+      return Outcome.processed;
+    }
+    if (catalogTool !== undefined)
+      await this.compareWithShadow(event, verdict, catalogTool, now, publish);
+    await publish('policy.decided', {
+      tool,
+      args: verdict.args,
+      step,
+      effect: verdict.effect,
+      determining_policy_ids: [...verdict.policyIds],
+      policy_version: verdict.policyVersion,
+      errors: [...verdict.errors],
+      eval_us: verdict.evalUs,
+      ...(verdict.risk === undefined ? {} : { risk: verdict.risk }),
+      ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
+      ...(verdict.toolVersion === undefined ? {} : { tool_version: verdict.toolVersion }),
+      ...(verdict.approval === undefined ? {} : { approval: verdict.approval }),
+    });
+
+    if (verdict.effect === 'deny') {
+      await publish('intent.resolved', {
+        status: 'denied',
+        stage: 'policy',
+        tool,
+        reason: verdict.reason ?? 'not_permitted',
+        ...(verdict.message === undefined ? {} : { message: verdict.message }),
+        policy_ids: [...verdict.policyIds],
+      });
+      this.logger.info(
+        { ...log, reason: verdict.reason, policy_version: verdict.policyVersion },
+        'intent denied',
+      );
+    } else if (verdict.effect === 'approval_required') {
+      await this.requestApproval(event, verdict, publish);
+    } else {
+      this.logger.debug({ ...log, policy_version: verdict.policyVersion }, 'intent allowed');
+    }
+    return Outcome.processed;
+  }
+
+  /** Opens (or finds again, on redelivery) the approval an `approval_required` decision needs. */
+  private async requestApproval(
+    event: Envelope<'intent.authenticated'>,
+    verdict: PolicyOutcome,
+    publish: Publish,
+  ): Promise<void> {
+    const { tool, step, principal } = event.data;
+    const approval = verdict.approval;
+    if (approval === undefined) throw new Error('approval_required without a group');
+    const opened = await this.approvals.open({
+      cause: event,
+      tool,
+      ...(verdict.toolVersion === undefined ? {} : { toolVersion: verdict.toolVersion }),
+      args: verdict.args,
+      argsHash: digestArgs(tool, verdict.args),
+      step,
+      group: approval.group,
+      separationOfDuties: approval.separation_of_duties,
+      ...(principal.owner === undefined ? {} : { owner: principal.owner }),
+      policyIds: [...verdict.policyIds],
+      policyVersion: verdict.policyVersion,
+    });
+    if (opened.outcome === 'conflict') {
+      // The intent id was used before with other args: an approval never moves to new args.
+      await publish('intent.resolved', {
+        status: 'rejected',
+        stage: 'approval',
+        tool,
+        reason: 'args_mismatch',
+        message: opened.message,
+      });
+      return;
+    }
+    // A redelivered intent whose approval was answered since must not ask again.
+    if (opened.approval.status !== 'pending') return;
+    await publish('approval.requested', opened.data);
+    this.logger.info(
+      { run_id: event.run_id, intent_id: event.intent_id, tool, group: approval.group },
+      'approval requested',
+    );
+  }
+
+  /** Evaluates the shadow version too, and logs a different effect; it never changes the outcome. */
+  private async compareWithShadow(
+    event: Envelope<'intent.authenticated'>,
+    active: PolicyOutcome,
+    tool: CatalogTool,
+    now: Date,
+    publish: Publish,
+  ): Promise<void> {
+    const shadow = this.policies.shadow();
+    if (shadow === undefined || active.risk === undefined) return;
+    const flags = deriveRisk(tool.declaration, active.args);
+    const intent = { ...event.data, args: active.args };
+    const verdict = evaluate(shadow, intent, tool, flags, active.risk, this.env, now);
+    if (verdict.kind !== 'decided' || verdict.effect === active.effect) return;
+    await publish('policy.shadow_diverged', {
+      tool: event.data.tool,
+      step: event.data.step,
+      active_version: active.policyVersion,
+      active_effect: active.effect,
+      active_policy_ids: [...active.policyIds],
+      shadow_version: verdict.policyVersion,
+      shadow_effect: verdict.effect,
+      shadow_policy_ids: [...verdict.policyIds],
+      shadow_errors: [...verdict.errors],
+    });
+  }
+}

@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import {
+  ApprovalRequirement,
+  ArgsHash,
+  PolicyFile,
+  PolicyVersion,
+  ToolArgs,
+  ToolName,
+} from '../events/index.js';
+import { RoleName } from '../events/identity.js';
+import { SubjectToken, Ulid } from '../ids.js';
+import { Timestamp } from '../time.js';
+
+/*
+ * The policy decision service's request/reply APIs: `warden.<env>.api.policy.<op>`, one op per
+ * entry of POLICY_API. Every op needs a human token in the `Warden-Credential` header: changes to
+ * tools and policies need the `admin` role, answering an approval needs membership of its group,
+ * reading needs only an active human.
+ */
+
+/** A registered tool version as the APIs show it. */
+export const ToolView = z.strictObject({
+  name: ToolName,
+  version: z.number().int().positive(),
+  kind: z.enum(['read', 'write']),
+  domain: SubjectToken,
+  groups: z.array(SubjectToken),
+  description: z.string(),
+  digest: z.string(),
+  registered_at: Timestamp,
+  registered_by: z.string(),
+  /** The whole declaration (libs/policy `ToolDeclaration`), executor section included. */
+  declaration: z.record(z.string(), z.unknown()),
+});
+export type ToolView = z.infer<typeof ToolView>;
+
+/**
+ * `tool-register`: a declaration as its author wrote it, YAML or JSON. A malformed one is refused
+ * with `invalid_declaration` and every error in `details`. The same name and version with the same
+ * content again is a no-op (`created: false`); a version must be higher than the registered one.
+ */
+export const ToolRegisterRequest = z.strictObject({
+  source: z
+    .string()
+    .min(1)
+    .max(256 * 1024),
+  /** The file it came from, for error messages; `.json` parses as JSON, anything else as YAML. */
+  file: z.string().max(1024).optional(),
+});
+export const ToolRegisterResult = z.strictObject({ tool: ToolView, created: z.boolean() });
+
+export const ToolListRequest = z.strictObject({});
+/** The latest version of every tool. */
+export const ToolListResult = z.strictObject({ tools: z.array(ToolView) });
+
+export const ToolShowRequest = z.strictObject({
+  name: ToolName,
+  /** Omitted: the latest. */
+  version: z.number().int().positive().optional(),
+});
+export const ToolShowResult = z.strictObject({
+  tool: ToolView,
+  /** Every registered version of the tool, oldest first. */
+  versions: z.array(z.number().int().positive()),
+});
+
+/** A published policy set version as `policy-list` shows it. */
+export const PolicyVersionSummary = z.strictObject({
+  version: z.number().int().positive(),
+  mode: z.enum(['active', 'shadow']),
+  content_hash: z.string(),
+  author: z.string(),
+  message: z.string().optional(),
+  published_at: Timestamp,
+  rollback_of: z.number().int().positive().optional(),
+  policy_ids: z.array(z.string()),
+});
+export type PolicyVersionSummary = z.infer<typeof PolicyVersionSummary>;
+
+/** One version with its content, as `policy-show` answers. */
+export const PolicyVersionView = PolicyVersionSummary.extend({
+  schema: z.string(),
+  files: z.array(PolicyFile),
+});
+export type PolicyVersionView = z.infer<typeof PolicyVersionView>;
+
+/**
+ * `policy-publish`: a new immutable version from policy files and the Cedar schema. The whole set
+ * is validated against the schema and refused on any error (`invalid_policy_set`, every error in
+ * `details` with file, line and message); the active version then does not change.
+ */
+export const PolicyPublishRequest = z.strictObject({
+  schema: z.string().min(1).max(100_000),
+  files: z.array(PolicyFile).max(256),
+  message: z.string().min(1).max(2048),
+  /** `shadow`: evaluated beside the active version and only logged (default `active`). */
+  mode: z.enum(['active', 'shadow']).default('active'),
+});
+export const PolicyPublishResult = z.strictObject({
+  version: PolicyVersionSummary,
+  /** Cedar's warnings: they never refuse a set. */
+  warnings: z.array(z.string()),
+});
+
+export const PolicyListRequest = z.strictObject({});
+export const PolicyListResult = z.strictObject({
+  versions: z.array(PolicyVersionSummary),
+  /** The version in force (0: none published, everything is denied). */
+  active: PolicyVersion,
+  /** The version evaluated in shadow, if any. */
+  shadow: PolicyVersion.optional(),
+});
+
+export const PolicyShowRequest = z.strictObject({
+  /** Omitted: the active version. */
+  version: z.number().int().positive().optional(),
+});
+export const PolicyShowResult = z.strictObject({ version: PolicyVersionView });
+
+/** `policy-rollback`: publishes a new active version with the content of `version`. */
+export const PolicyRollbackRequest = z.strictObject({
+  version: z.number().int().positive(),
+  message: z.string().min(1).max(2048),
+});
+export const PolicyRollbackResult = z.strictObject({ version: PolicyVersionSummary });
+
+/** An approval request as humans see it. */
+export const ApprovalView = z.strictObject({
+  approval_id: Ulid,
+  status: z.enum(['pending', 'granted', 'denied', 'expired']),
+  intent_id: Ulid,
+  run_id: SubjectToken.optional(),
+  agent_id: SubjectToken,
+  tool: ToolName,
+  args: ToolArgs,
+  args_hash: ArgsHash,
+  step: z.number().int().positive(),
+  ...ApprovalRequirement.shape,
+  owner: z.string().optional(),
+  policy_ids: z.array(z.string()),
+  policy_version: PolicyVersion,
+  requested_at: Timestamp,
+  expires_at: Timestamp,
+  answered_by: z.string().optional(),
+  answered_at: Timestamp.optional(),
+  comment: z.string().optional(),
+});
+export type ApprovalView = z.infer<typeof ApprovalView>;
+
+export const ApprovalListRequest = z.strictObject({
+  status: z.enum(['pending', 'granted', 'denied', 'expired']).optional(),
+  group: RoleName.optional(),
+});
+export const ApprovalListResult = z.strictObject({ approvals: z.array(ApprovalView) });
+
+export const ApprovalShowRequest = z.strictObject({ approval_id: Ulid });
+export const ApprovalResult = z.strictObject({ approval: ApprovalView });
+
+/**
+ * `approval-approve` / `approval-deny`. `args_hash`, when given, must equal the request's: an
+ * approver who checked one set of args never approves another.
+ */
+export const ApprovalAnswerRequest = z.strictObject({
+  approval_id: Ulid,
+  reason: z.string().min(1).max(2048),
+  args_hash: ArgsHash.optional(),
+});
+
+/** Every policy API op: its request and result schemas, and who may call it. */
+export const POLICY_API = {
+  'tool-register': { request: ToolRegisterRequest, result: ToolRegisterResult, access: 'admin' },
+  'tool-list': { request: ToolListRequest, result: ToolListResult, access: 'human' },
+  'tool-show': { request: ToolShowRequest, result: ToolShowResult, access: 'human' },
+  'policy-publish': {
+    request: PolicyPublishRequest,
+    result: PolicyPublishResult,
+    access: 'admin',
+  },
+  'policy-list': { request: PolicyListRequest, result: PolicyListResult, access: 'human' },
+  'policy-show': { request: PolicyShowRequest, result: PolicyShowResult, access: 'human' },
+  'policy-rollback': {
+    request: PolicyRollbackRequest,
+    result: PolicyRollbackResult,
+    access: 'admin',
+  },
+  'approval-list': { request: ApprovalListRequest, result: ApprovalListResult, access: 'human' },
+  'approval-show': { request: ApprovalShowRequest, result: ApprovalResult, access: 'human' },
+  'approval-approve': {
+    request: ApprovalAnswerRequest,
+    result: ApprovalResult,
+    access: 'group',
+  },
+  'approval-deny': { request: ApprovalAnswerRequest, result: ApprovalResult, access: 'group' },
+} as const;
+export type PolicyApiOp = keyof typeof POLICY_API;

@@ -1,0 +1,1 @@
+export { BUILTIN_POLICY_FILES, BUILTIN_TOOL_SOURCES, builtinToolSources } from './builtin-tools.js';
