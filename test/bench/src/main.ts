@@ -9,6 +9,7 @@ import { decisionRows, measureDecision } from './decision.scenario.js';
 import { measureGoverned } from './governed.scenario.js';
 import { measureIdentity } from './identity.scenario.js';
 import { measureIngest } from './ingest.scenario.js';
+import { measurePolicyStage } from './policy-stage.scenario.js';
 import { measureTransportFloor } from './transport.scenario.js';
 
 const SCENARIOS = [
@@ -16,6 +17,7 @@ const SCENARIOS = [
   'redaction',
   'args',
   'decision',
+  'policy-stage',
   'identity',
   'ingest',
   'governed',
@@ -37,13 +39,14 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    `npm run bench -- [--scenario transport|redaction|args|decision|identity|ingest|governed]... [--events N] [--nats URL]\n` +
+    `npm run bench -- [--scenario transport|redaction|args|decision|policy-stage|identity|ingest|governed]... [--events N] [--nats URL]\n` +
       `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]...\n\n` +
       `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
       `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
       `  redaction  µs per event redacted (clean and dirty)\n` +
       `  args       µs per tool-argument validation (6 fields, valid and invalid) and risk derivation\n` +
       `  decision   policy decision p50/p99 in-process: reference set, +500 policies sliced/unsliced\n` +
+      `  policy-stage  the policy-decision process over NATS: decisions/s and publish→decided p50/p99\n` +
       `  identity   authentication stage in-process: verifications/s and p99, new token vs cached\n` +
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
       `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
@@ -121,6 +124,24 @@ if (chosen.includes('decision')) {
   const decision = measureDecision(Math.min(total, 20_000));
   results.decision = decision;
   table.push(...decisionRows(decision));
+}
+
+if (chosen.includes('policy-stage')) {
+  process.stderr.write('measuring the policy stage over NATS...\n');
+  const stage = await measurePolicyStage(nc, `${run}-policy`, values.nats, Math.min(total, 10_000));
+  results.policyStage = stage;
+  table.push(
+    [
+      'policy stage',
+      `decisions/s (${stage.intents.toLocaleString('en')} intents in one burst)`,
+      Math.round(stage.perSecond).toLocaleString('en'),
+    ],
+    [
+      'policy stage',
+      'publish → policy.decided p50 / p99 (burst)',
+      `${stage.latencyMs.p50.toFixed(1)} ms / ${stage.latencyMs.p99.toFixed(1)} ms`,
+    ],
+  );
 }
 
 if (chosen.includes('identity')) {

@@ -100,7 +100,6 @@ export function evaluate(
           errors: [version.error ?? 'not loaded'],
         });
   }
-  const started = performance.now();
   const answer = version.engine.decide({
     principal: intent.principal,
     tool: tool.declaration,
@@ -110,14 +109,13 @@ export function evaluate(
     env,
     now,
   });
-  const evalUs = Math.round((performance.now() - started) * 1000);
   const outcome = {
     ...base,
     args: intent.args,
     policyIds: answer.determining,
     policyVersion: version.version,
     errors: answer.errors,
-    evalUs,
+    evalUs: answer.evalUs ?? 0,
   };
   if (answer.effect === 'allow') return { kind: 'decided', effect: 'allow', ...outcome };
   if (answer.effect === 'approval_required' && answer.approval !== undefined) {
