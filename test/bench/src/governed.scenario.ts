@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { removeEnv } from '@warden/messaging';
 import { Warden, type Run } from '@warden/sdk';
 import { getFreePort, identityTestEnv, registerAgents, seedBuiltins } from '@warden/testing';
+import { stopChild, waitReady } from './app-process.js';
 import { now, percentiles, type Percentiles } from './stats.js';
 
 /** One mode of the governed-call bench: the whole mesh, measured from the agent's side. */
@@ -188,33 +189,10 @@ async function startStack(
     },
   );
   const urls = Array.from({ length: SERVICES }, (_, i) => `http://127.0.0.1:${base + i}`);
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`warden up exited with ${child.exitCode}`);
-    if (attempt > 600) throw new Error('warden up was not ready after 60 s');
-    const ready = await Promise.all(
-      urls.map((url) =>
-        fetch(`${url}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      ),
-    );
-    if (ready.every(Boolean)) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitReady(child, urls, 'warden up');
   return {
     rssMiB: () => processTreeRss(child),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => {
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }
 

@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope } from '@warden/contracts';
 import { EventPublisher, provisionEnv, removeEnv } from '@warden/messaging';
-import { auditSql, getFreePort, proposedEvent } from '@warden/testing';
+import { auditSql, proposedEvent } from '@warden/testing';
+import { startApp, type AppProcess } from './app-process.js';
 import { now } from './stats.js';
 
 /** Collector ingest, end to end: publish → committed rows in chDB, counted through the audit API. */
@@ -21,8 +20,6 @@ export interface IngestResult {
   collectorRssMiB: number;
 }
 
-const COLLECTOR = fileURLToPath(new URL('../../apps/trace-collector/main.js', import.meta.url));
-
 export async function measureIngest(
   nc: NatsConnection,
   env: string,
@@ -35,7 +32,7 @@ export async function measureIngest(
     env,
     producer: { service: 'bench', instance: 'ingest', version: '0' },
   });
-  let collector: Collector | undefined;
+  let collector: AppProcess | undefined;
   try {
     // 1. Drain: a backlog on the stream, then the collector starts and stores it.
     const backlog = events(env, total, 'run-drain');
@@ -90,47 +87,12 @@ async function waitForRows(
   }
 }
 
-interface Collector {
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startCollector(env: string, natsUrl: string, dataDir: string): Promise<Collector> {
-  const port = await getFreePort();
-  const child = spawn(process.execPath, [COLLECTOR], {
-    env: {
-      ...process.env,
-      WARDEN_ENV: env,
-      NATS_URL: natsUrl,
-      WARDEN_DATA_DIR: dataDir,
-      HTTP_PORT: String(port),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+function startCollector(env: string, natsUrl: string, dataDir: string): Promise<AppProcess> {
+  return startApp('trace-collector', {
+    WARDEN_ENV: env,
+    NATS_URL: natsUrl,
+    WARDEN_DATA_DIR: dataDir,
   });
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`trace collector exited with ${child.exitCode}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return {
-    child,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => {
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 function rssMiB(pid: number | undefined): number {

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -8,11 +7,11 @@ import { BUILTIN_POLICY_FILES, shippedSchemaText } from '@warden/policy';
 import {
   adminToken,
   callPolicy,
-  getFreePort,
   identityTestEnv,
   proposedEvent,
   TEST_PRODUCER,
 } from '@warden/testing';
+import { startApp } from './app-process.js';
 import { percentiles, type Percentiles } from './stats.js';
 
 /** The policy stage over NATS: one policy-decision process, fed `intent.authenticated` directly. */
@@ -55,7 +54,9 @@ export async function measurePolicyStage(
   intents: number,
 ): Promise<PolicyStageResult> {
   const services = await Promise.all(
-    ['identity-broker', 'policy-decision'].map((app) => startApp(app, env, natsUrl)),
+    ['identity-broker', 'policy-decision'].map((app) =>
+      startApp(app, { ...identityTestEnv(), WARDEN_ENV: env, NATS_URL: natsUrl }),
+    ),
   );
   try {
     await registerReference(nc, env);
@@ -146,48 +147,4 @@ function exampleFiles(folder: string): { name: string; text: string }[] {
   return readdirSync(fileURLToPath(dir))
     .sort()
     .map((name) => ({ name, text: readFileSync(new URL(name, dir), 'utf8') }));
-}
-
-/** `node dist/apps/<app>/main.js` on the bench's env, once its /readyz answers. */
-async function startApp(
-  app: string,
-  env: string,
-  natsUrl: string,
-): Promise<{ stop(): Promise<void> }> {
-  const port = await getFreePort();
-  const main = fileURLToPath(new URL(`dist/apps/${app}/main.js`, ROOT));
-  const child: ChildProcess = spawn(process.execPath, [main], {
-    env: {
-      ...process.env,
-      ...identityTestEnv(),
-      WARDEN_ENV: env,
-      NATS_URL: natsUrl,
-      HTTP_PORT: String(port),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}`);
-    if (attempt > 300) throw new Error(`${app} was not ready after 30 s`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return {
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => {
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
 }

@@ -1,15 +1,10 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import {
-  describe,
-  toIssue,
-  validatePolicySet,
-  type CedarIssue,
-  type PolicyTexts,
-} from './validate-policy-set.js';
+import { describe } from './validate-policy-set.js';
 
 /**
- * A policy set and its schema, parsed once inside Cedar's wasm module and kept there. Cedar's
- * cache is per thread: a handle is only good in the thread (main or worker) that compiled it.
+ * A policy set and its schema, parsed once inside Cedar's wasm module and kept there (the policy
+ * engine pre-parses them: policy-engine.ts). Cedar's cache is per thread: a handle is only good in
+ * the thread (main or worker) that parsed it.
  */
 export interface CompiledPolicySet {
   /** The cache key of the set and of its schema; compiling again with the same id replaces both. */
@@ -21,42 +16,6 @@ export interface CompiledPolicySet {
    * version (policy-engine.ts) are separate sets that share their version's schema.
    */
   readonly schemaId?: string;
-}
-
-/** The result of {@link compilePolicySet}: a handle, or every reason the set was refused. */
-export type CompileResult =
-  | { readonly ok: true; readonly handle: CompiledPolicySet }
-  | { readonly ok: false; readonly errors: readonly CedarIssue[] };
-
-/**
- * Validates a set against its schema (strict) and, only if it is clean, pre-parses both into
- * Cedar's cache under `id` (issue 5: "pre-parsed once per version, not per request"; per-call text
- * costs 3–5× more). Validating here too, not only at publish, means a handle always stands for a
- * set that passed the validator: the decision stage cannot load an unchecked version by mistake.
- * Never throws.
- */
-export function compilePolicySet(
-  id: string,
-  schemaText: string,
-  policies: PolicyTexts,
-): CompileResult {
-  const validation = validatePolicySet(schemaText, policies);
-  if (!validation.ok) return { ok: false, errors: validation.errors };
-  try {
-    // Schema first: if the set were cached and the schema then failed, a stale schema of the same
-    // id could sit beside the new set.
-    const schema = cedar.preparseSchema(id, schemaText);
-    if (schema.type === 'failure') {
-      return { ok: false, errors: schema.errors.map((error) => toIssue(error, schemaText)) };
-    }
-    const set = cedar.preparsePolicySet(id, { staticPolicies: { ...policies } });
-    if (set.type === 'failure') {
-      return { ok: false, errors: set.errors.map((error) => toIssue(error, undefined)) };
-    }
-  } catch (error) {
-    return { ok: false, errors: [{ message: `cedar failed: ${describe(error)}` }] };
-  }
-  return { ok: true, handle: { id, policyIds: Object.keys(policies) } };
 }
 
 /** One authorization question, in Cedar's JSON forms. */

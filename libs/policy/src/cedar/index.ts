@@ -1,9 +1,7 @@
 export {
-  compilePolicySet,
   decide,
   type CedarDecision,
   type CedarRequest,
-  type CompileResult,
   type CompiledPolicySet,
 } from './cedar-engine.js';
 export {
