@@ -21,6 +21,7 @@ export {
   type ScopedNats,
   type ScopedPrincipal,
 } from './scoped-nats.js';
+export { seededRandom, type SeededRandom } from './seeded-random.js';
 export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
 export { auditSql } from './audit-sql.js';
 export { proposedEvent, TEST_PRODUCER, type ProposedEventOptions } from './events.js';
