@@ -119,13 +119,18 @@ describe('a governed call across five service processes', () => {
     } finally {
       await warden.close();
     }
-    const chain = (await readStream(nc, env)).filter((m) => m.event.intent_id === intentId);
+    // The governor settles the call just after the agent has its outcome.
+    const chain = await waitFor(async () => {
+      const mine = (await readStream(nc, env)).filter((m) => m.event.intent_id === intentId);
+      return mine.some((m) => m.event.type === 'budget.settled') ? mine : undefined;
+    });
     // This test process runs no OpenTelemetry SDK, so the agent's proposal carries no trace:
     // the identity broker starts it, and every later hop continues it.
     const after = chain.filter((m) => m.event.type !== 'intent.proposed');
     expect(after.map((m) => m.event.type).sort()).toEqual(
       [
         'budget.reserved',
+        'budget.settled',
         'intent.authenticated',
         'intent.resolved',
         'policy.decided',

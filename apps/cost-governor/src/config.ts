@@ -1,5 +1,6 @@
 import { baseEnv, eventConsumerEnv, withExample } from '@warden/service';
 import { z } from 'zod';
+import { parseUsd } from './domain/money.js';
 
 /** The cost governor's environment. */
 export const CostGovernorConfig = z.object({
@@ -10,5 +11,20 @@ export const CostGovernorConfig = z.object({
    * record keeps the id of every counted intent, so this also bounds the record's size.
    */
   GOVERNOR_MAX_STEPS: withExample(z.coerce.number().int().min(1).max(10_000), '200').default(200),
+  /**
+   * Most one run may spend, USD (`"5.00"`; at most 6 decimals). Unset: no limit but the run's
+   * own `limits.budget_micro_usd`, which can only lower this one.
+   */
+  GOVERNOR_RUN_BUDGET_USD: withExample(z.string(), '5.00')
+    .transform((text, ctx) => {
+      const parsed = parseUsd(text);
+      if (parsed.ok) return parsed.microUsd;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a USD amount with at most 6 decimals, e.g. 5.00 (${parsed.error})`,
+      });
+      return z.NEVER;
+    })
+    .optional(),
 });
 export type CostGovernorConfig = z.infer<typeof CostGovernorConfig>;

@@ -45,17 +45,28 @@ function decision(effect: 'allow' | 'deny') {
   };
 }
 
-function decided(run: string, effect: 'allow' | 'deny' = 'allow'): Envelope<'policy.decided'> {
+function decided(
+  run: string,
+  effect: 'allow' | 'deny' = 'allow',
+  costMicroUsd?: number,
+): Envelope<'policy.decided'> {
   const proposed = proposedEvent(env, { run, agent: 'gov-agent', tool: 'noop', args: {} });
   return buildEvent({
     type: 'policy.decided',
     cause: proposed,
     producer: TEST_PRODUCER,
-    data: decision(effect),
+    data: {
+      ...decision(effect),
+      ...(costMicroUsd === undefined ? {} : { cost_micro_usd: costMicroUsd }),
+    },
   });
 }
 
-function runStarted(run: string, maxSteps: number): Envelope<'run.started'> {
+function runStarted(
+  run: string,
+  maxSteps: number,
+  budgetMicroUsd?: number,
+): Envelope<'run.started'> {
   return buildEvent({
     type: 'run.started',
     env,
@@ -63,7 +74,22 @@ function runStarted(run: string, maxSteps: number): Envelope<'run.started'> {
     runId: run,
     agentId: 'gov-agent',
     producer: TEST_PRODUCER,
-    data: { limits: { max_steps: maxSteps } },
+    data: {
+      limits: {
+        max_steps: maxSteps,
+        ...(budgetMicroUsd === undefined ? {} : { budget_micro_usd: budgetMicroUsd }),
+      },
+    },
+  });
+}
+
+/** The executor's `intent.resolved{executed}` for an intent. */
+function executed(intent: Envelope<'policy.decided'>): Envelope<'intent.resolved'> {
+  return buildEvent({
+    type: 'intent.resolved',
+    cause: intent,
+    producer: TEST_PRODUCER,
+    data: { status: 'executed', stage: 'executor', tool: 'noop', output: {} },
   });
 }
 
@@ -86,8 +112,8 @@ async function record(run: string): Promise<RunRecord | undefined> {
 }
 
 /** `run.started`, once the governor has written it (it travels on its own durable). */
-async function startRun(run: string, maxSteps: number): Promise<void> {
-  await publisher.publish(runStarted(run, maxSteps));
+async function startRun(run: string, maxSteps: number, budgetMicroUsd?: number): Promise<void> {
+  await publisher.publish(runStarted(run, maxSteps, budgetMicroUsd));
   await waitFor(async () => (await record(run))?.started_at !== undefined);
 }
 
@@ -234,5 +260,53 @@ describe('cost-governor', () => {
         mine.map((event) => event.intent_id).sort(),
       );
     }
+  });
+
+  it('reserves exactly the run budget across two replicas: 37 of 200 concurrent intents', async () => {
+    expect(running.length).toBeGreaterThanOrEqual(2);
+    const run = 'run-budget-37';
+    const cost = 13_337;
+    await startRun(run, 1000, 37 * cost);
+    const intents = Array.from({ length: 200 }, () => decided(run, 'allow', cost));
+    await publisher.publishMany(intents);
+    const outputs = await outputsFor(intents, 200);
+    const reserved = outputs.filter((event) => event.type === 'budget.reserved');
+    const denied = outputs.filter((event) => event.type === 'intent.resolved');
+    expect(new Set(outputs.map((event) => event.intent_id)).size).toBe(200);
+    expect(reserved).toHaveLength(37);
+    expect(denied).toHaveLength(163);
+    expect(
+      denied.every((event) => (event.data as { reason?: string }).reason === 'run_budget'),
+    ).toBe(true);
+    const stored = await record(run);
+    const held = Object.values(stored?.budget?.open ?? {}).reduce((sum, r) => sum + r.micro_usd, 0);
+    expect(held).toBe(37 * cost);
+    expect(stored?.counted).toHaveLength(37);
+
+    // Settlement: each executed intent books its price once, with the run's running total.
+    const settledIntents = intents
+      .filter((intent) => reserved.some((event) => event.intent_id === intent.intent_id))
+      .slice(0, 5);
+    await publisher.publishMany(settledIntents.map(executed));
+    await publisher.publishMany(settledIntents.map(executed)); // a redelivered copy changes nothing
+    const settled = await waitFor(async () => {
+      const ids = new Set(settledIntents.map((intent) => intent.intent_id));
+      const mine = (await eventsOfType(nc, env, 'budget.settled')).filter((e) =>
+        ids.has(e.intent_id),
+      );
+      return mine.length >= 5 ? mine : undefined;
+    });
+    expect(settled).toHaveLength(5);
+    const totals = settled
+      .map((event) => (event.data as { run_cost_micro_usd: number }).run_cost_micro_usd)
+      .sort((a, b) => a - b);
+    expect(totals).toEqual([1, 2, 3, 4, 5].map((n) => n * cost));
+    const after = await record(run);
+    expect(after?.budget?.booked.micro_usd).toBe(5 * cost);
+  });
+
+  it("takes a run's declared budget as its limit when none is configured", async () => {
+    await startRun('run-declared-low', 10, 100);
+    expect((await record('run-declared-low'))?.budget?.limit).toEqual({ micro_usd: 100 });
   });
 });

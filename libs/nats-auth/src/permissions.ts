@@ -139,7 +139,13 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
     replays: ['policy.published', 'tool.registered'],
   },
   'cost-governor': {
-    consumes: consumes('cost-governor', 'policy.decided', 'run.started', 'intent.resolved'),
+    consumes: consumes(
+      'cost-governor',
+      'policy.decided',
+      'approval.granted',
+      'run.started',
+      'intent.resolved',
+    ),
     publishes: [
       'budget.reserved',
       'budget.settled',

@@ -1,3 +1,5 @@
+import type { BudgetAccount } from './ledger/index.js';
+
 /**
  * A run as the governor keeps it (KV `runs/<run_id>`). Steps only grow and the cap only
  * tightens, so every answer below is stable: the same intent asked about again (a redelivery, a
@@ -11,6 +13,11 @@ export interface RunRecord {
   readonly workflow?: string;
   /** When `run.started` was seen; absent while only intents have arrived. */
   readonly started_at?: string;
+  /**
+   * The run's money account (run-budget.ts), kept in the same record as its steps so that one
+   * compare-and-set decides both: one intent, one answer, across replicas.
+   */
+  readonly budget?: BudgetAccount;
 }
 
 /** The governor's answer for one allowed intent. */

@@ -3,14 +3,16 @@ import { buildEvent, type Envelope } from '@warden/contracts';
 import { OnEvent, Outcome, type EventContext } from '@warden/messaging';
 import { SERVICE_LOGGER } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
-import { reserveStep, type StepVerdict } from '../domain/step-cap.js';
+import { reserveIntent, type IntentVerdict } from '../domain/run-budget.js';
+import { formatUsd } from '../domain/money.js';
 import { RunStore } from '../infra/run-store.js';
 
 /**
- * `policy.decided{allow}` → a step counted and `budget.reserved`, or the terminal
- * `intent.resolved{denied, stage: budget, reason: step_cap | no_run}`. Output ids derive from the
- * input and the run record answers a redelivered intent as the first time, so a redelivery (or a
- * second replica) republishes the same event, which JetStream drops, and never counts twice.
+ * `policy.decided{allow}` (or `approval.granted`) → a step counted and the tool's price reserved against the run's
+ * budget (`budget.reserved`), or the terminal `intent.resolved{denied, stage: budget, reason:
+ * step_cap | run_budget | no_run}`. Output ids derive from the input and the run record answers a
+ * redelivered intent as the first time, so a redelivery (or a second replica) republishes the
+ * same event, which JetStream drops, and never counts or reserves twice.
  */
 @Controller()
 export class ReserveStepHandler {
@@ -21,16 +23,35 @@ export class ReserveStepHandler {
 
   @OnEvent('policy.decided')
   async reserveStep(event: Envelope<'policy.decided'>, ctx: EventContext): Promise<Outcome> {
-    const { tool, args, step, effect } = event.data;
     // Policy resolved a denial itself, and an approval waits for a human: nothing to reserve.
-    if (effect !== 'allow') return Outcome.skipped;
+    if (event.data.effect !== 'allow') return Outcome.skipped;
+    return this.reserve(event, event.data, ctx);
+  }
+
+  /** A human approved exactly these args (issue 5): the intent goes on as if allowed. */
+  @OnEvent('approval.granted')
+  async reserveApproved(event: Envelope<'approval.granted'>, ctx: EventContext): Promise<Outcome> {
+    return this.reserve(event, event.data, ctx);
+  }
+
+  private async reserve(
+    event: Envelope<'policy.decided'> | Envelope<'approval.granted'>,
+    intent: {
+      tool: string;
+      args: Record<string, unknown>;
+      step: number;
+      cost_micro_usd?: number | undefined;
+    },
+    ctx: EventContext,
+  ): Promise<Outcome> {
+    const { tool, args, step } = intent;
     const log = { run_id: event.run_id, intent_id: event.intent_id, tool };
     if (event.intent_id === undefined) {
       // Nothing to count it under and nobody waiting on it; failing closed: it never executes.
-      this.logger.warn(log, 'allowed decision without an intent id: ignored');
+      this.logger.warn(log, 'allowed intent without an intent id: ignored');
       return Outcome.skipped;
     }
-    const deny = async (reason: 'no_run' | 'step_cap', message: string) => {
+    const deny = async (reason: 'no_run' | 'step_cap' | 'run_budget', message: string) => {
       await ctx.publish(
         buildEvent({
           type: 'intent.resolved',
@@ -46,12 +67,20 @@ export class ReserveStepHandler {
       return deny('no_run', 'every call belongs to a run: start one first (run.started)');
     }
     const intentId = event.intent_id;
-    const verdict = await this.runs.update<StepVerdict>(event.run_id, (record) => {
-      const decision = reserveStep(record, intentId);
+    const cost = intent.cost_micro_usd ?? 0;
+    const now = Date.now();
+    const verdict = await this.runs.update<IntentVerdict>(event.run_id, (record) => {
+      const decision = reserveIntent(record, intentId, cost, now, this.runs.configuredBudget);
       return { next: decision.next, answer: decision.verdict };
     });
     if (verdict.kind === 'step_cap') {
       return deny('step_cap', `the run has used all ${verdict.maxSteps} of its steps`);
+    }
+    if (verdict.kind === 'run_budget') {
+      return deny(
+        'run_budget',
+        `the call costs ${formatUsd(verdict.costMicroUsd)} USD and the run has ${formatUsd(verdict.remainingMicroUsd)} USD left`,
+      );
     }
     await ctx.publish(
       buildEvent({
@@ -62,9 +91,12 @@ export class ReserveStepHandler {
           tool,
           args,
           step,
-          reserved_micro_usd: 0,
+          reserved_micro_usd: verdict.reservedMicroUsd,
           run_steps: verdict.runSteps,
           max_steps: verdict.maxSteps,
+          ...(verdict.remainingMicroUsd === undefined
+            ? {}
+            : { run_remaining_micro_usd: verdict.remainingMicroUsd }),
         },
       }),
     );

@@ -20,6 +20,7 @@ export interface ApprovalNeed {
   readonly cause: Envelope<'intent.authenticated'>;
   readonly tool: string;
   readonly toolVersion?: number | undefined;
+  readonly costMicroUsd?: number | undefined;
   readonly args: DataOf<'approval.requested'>['args'];
   readonly argsHash: string;
   readonly step: number;
@@ -126,6 +127,7 @@ export class ApprovalBook {
         ...(cause.run_id === undefined ? {} : { run_id: cause.run_id }),
         tool: need.tool,
         ...(need.toolVersion === undefined ? {} : { tool_version: need.toolVersion }),
+        ...(need.costMicroUsd === undefined ? {} : { cost_micro_usd: need.costMicroUsd }),
         args: need.args,
         args_hash: need.argsHash,
         step: need.step,
@@ -280,5 +282,6 @@ function requestedData(record: ApprovalRecord): DataOf<'approval.requested'> {
     policy_ids: record.policy_ids,
     policy_version: record.policy_version,
     expires_at: record.expires_at,
+    ...(record.cost_micro_usd === undefined ? {} : { cost_micro_usd: record.cost_micro_usd }),
   };
 }

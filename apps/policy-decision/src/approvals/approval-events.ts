@@ -37,6 +37,7 @@ export function outcomeEvents(record: ApprovalRecord, producer: Producer): Envel
           approver,
           comment,
           policy_version,
+          ...(record.cost_micro_usd === undefined ? {} : { cost_micro_usd: record.cost_micro_usd }),
         },
       });
       if (record.status === 'granted') return [answered];

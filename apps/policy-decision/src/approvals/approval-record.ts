@@ -32,6 +32,8 @@ export type RequestRef = z.infer<typeof RequestRef>;
 export const ApprovalRecord = ApprovalView.extend({
   /** The registered tool version whose schema validated `args`, when known. */
   tool_version: z.number().int().positive().optional(),
+  /** The tool's price of one call when requested: the grant carries it to the cost governor. */
+  cost_micro_usd: z.number().int().nonnegative().optional(),
   request: RequestRef,
   /**
    * Whether the events of the final status are on the stream. False between the compare-and-set
@@ -43,7 +45,13 @@ export type ApprovalRecord = z.infer<typeof ApprovalRecord>;
 
 /** The record as the API shows it (without the bookkeeping). */
 export function viewOf(record: ApprovalRecord): ApprovalView {
-  const { request: _request, published: _published, tool_version: _version, ...view } = record;
+  const {
+    request: _request,
+    published: _published,
+    tool_version: _version,
+    cost_micro_usd: _cost,
+    ...view
+  } = record;
   return view;
 }
 

@@ -88,6 +88,7 @@ export class DecideIntentHandler {
       ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
       ...(verdict.toolVersion === undefined ? {} : { tool_version: verdict.toolVersion }),
       ...(verdict.approval === undefined ? {} : { approval: verdict.approval }),
+      ...(verdict.costMicroUsd === undefined ? {} : { cost_micro_usd: verdict.costMicroUsd }),
     });
 
     if (verdict.effect === 'deny') {
@@ -124,6 +125,7 @@ export class DecideIntentHandler {
       cause: event,
       tool,
       ...(verdict.toolVersion === undefined ? {} : { toolVersion: verdict.toolVersion }),
+      ...(verdict.costMicroUsd === undefined ? {} : { costMicroUsd: verdict.costMicroUsd }),
       args: verdict.args,
       argsHash: digestArgs(tool, verdict.args),
       step,

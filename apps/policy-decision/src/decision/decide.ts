@@ -32,6 +32,8 @@ export interface PolicyOutcome {
   readonly errors: readonly string[];
   readonly evalUs: number;
   readonly toolVersion?: number;
+  /** The tool's registered price of one call. */
+  readonly costMicroUsd?: number;
   readonly args: Record<string, unknown>;
   readonly risk?: Risk;
   readonly approval?: { readonly group: string; readonly separation_of_duties: boolean };
@@ -84,7 +86,11 @@ export function evaluate(
   env: string,
   now: Date,
 ): Verdict {
-  const base = { toolVersion: tool.declaration.version, risk };
+  const base = {
+    toolVersion: tool.declaration.version,
+    costMicroUsd: tool.declaration.cost.per_call_micro_usd,
+    risk,
+  };
   if (version.engine === undefined) {
     return version.version === 0
       ? denied(intent.args, 0, {
@@ -153,6 +159,7 @@ function denied(
     message: string;
     errors?: readonly string[];
     toolVersion?: number;
+    costMicroUsd?: number;
     risk?: Risk;
   },
 ): Verdict {

@@ -48,6 +48,8 @@ export const PolicyDecided = z.strictObject({
   tool_version: z.number().int().positive().optional(),
   /** For `approval_required`: who must approve. */
   approval: ApprovalRequirement.optional(),
+  /** The tool's registered price of one call: what the cost governor reserves. */
+  cost_micro_usd: MicroUsd.optional(),
 });
 export type PolicyDecided = z.infer<typeof PolicyDecided>;
 
@@ -73,6 +75,8 @@ export const ApprovalRequested = z.strictObject({
   policy_ids: z.array(z.string()),
   policy_version: PolicyVersion,
   expires_at: Timestamp,
+  /** The tool's registered price of one call, carried to the grant for the cost governor. */
+  cost_micro_usd: MicroUsd.optional(),
 });
 export type ApprovalRequested = z.infer<typeof ApprovalRequested>;
 
@@ -91,6 +95,8 @@ export const ApprovalAnswered = z.strictObject({
   /** The approver's reason, as they wrote it (`--reason`). */
   comment: z.string().min(1).max(2048),
   policy_version: PolicyVersion,
+  /** The tool's registered price of one call: what the cost governor reserves on a grant. */
+  cost_micro_usd: MicroUsd.optional(),
 });
 export type ApprovalAnswered = z.infer<typeof ApprovalAnswered>;
 
@@ -130,6 +136,8 @@ export const BudgetReserved = z.strictObject({
   /** Steps the run has used, this one included, and its cap. */
   run_steps: z.number().int().positive().optional(),
   max_steps: z.number().int().positive().optional(),
+  /** What the run may still reserve after this reservation, when its budget is limited. */
+  run_remaining_micro_usd: MicroUsd.optional(),
 });
 
 /** `budget.settled`: the actual cost booked and the rest of the reservation released (step 6). */
