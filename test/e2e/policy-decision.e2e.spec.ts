@@ -286,7 +286,13 @@ describe('policy decision: tools, policy versions, approvals', () => {
       comment: 'spam wave confirmed',
       args: { ticket_ids: ticketIds, reason: 'spam' },
       args_hash: requested.data.args_hash,
+      cost_micro_usd: 1000,
     });
+    // The grant lets the intent go on: the governor reserves its price and the executor answers
+    // (this example tool has no upstream here, so the executor resolves it failed, unknown_tool).
+    const reserved = await eventOf('budget.reserved', bulk.intentId);
+    expect(reserved.data).toMatchObject({ tool: 'zendesk.bulk_close', reserved_micro_usd: 1000 });
+    expect(await bulk.outcome).toMatchObject({ status: 'failed', reason: 'unknown_tool' });
 
     // Nobody answers the other one: it expires (TTL 10 s here), the intent is denied, and a late
     // approval is refused.

@@ -309,4 +309,38 @@ describe('cost-governor', () => {
     await startRun('run-declared-low', 10, 100);
     expect((await record('run-declared-low'))?.budget?.limit).toEqual({ micro_usd: 100 });
   });
+
+  it('goes on from a human approval: the granted args and price are reserved', async () => {
+    const run = 'run-approved';
+    await startRun(run, 10, 5_000);
+    const waiting = decided(run, 'allow', 1_200);
+    const granted = buildEvent({
+      type: 'approval.granted',
+      cause: waiting,
+      producer: TEST_PRODUCER,
+      data: {
+        approval_id: ulid(),
+        tool: 'noop',
+        args: { ticket_ids: [1, 2] },
+        args_hash: 'a'.repeat(64),
+        step: 1,
+        group: 'support-leads',
+        approver: 'human:lead',
+        comment: 'ok',
+        policy_version: 3,
+        cost_micro_usd: 1_200,
+      },
+    });
+    await publisher.publish(granted);
+    const [reserved] = await outputsFor([waiting], 1);
+    expect(reserved).toMatchObject({
+      type: 'budget.reserved',
+      causation_id: granted.event_id,
+      data: {
+        args: { ticket_ids: [1, 2] },
+        reserved_micro_usd: 1_200,
+        run_remaining_micro_usd: 3_800,
+      },
+    });
+  });
 });
