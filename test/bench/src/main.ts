@@ -7,6 +7,7 @@ import { benchRedaction } from '@warden/redaction/bench';
 import Table from 'cli-table3';
 import { decisionRows, measureDecision } from './decision.scenario.js';
 import { measureGoverned } from './governed.scenario.js';
+import { measureGovernor } from './governor.scenario.js';
 import { measureIdentity } from './identity.scenario.js';
 import { measureIngest } from './ingest.scenario.js';
 import { measurePolicyStage } from './policy-stage.scenario.js';
@@ -18,6 +19,7 @@ const SCENARIOS = [
   'args',
   'decision',
   'policy-stage',
+  'governor',
   'identity',
   'ingest',
   'governed',
@@ -39,7 +41,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    `npm run bench -- [--scenario transport|redaction|args|decision|policy-stage|identity|ingest|governed]... [--events N] [--nats URL]\n` +
+    `npm run bench -- [--scenario transport|redaction|args|decision|policy-stage|governor|identity|ingest|governed]... [--events N] [--nats URL]\n` +
       `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]...\n\n` +
       `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
       `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
@@ -47,6 +49,7 @@ if (values.help) {
       `  args       µs per tool-argument validation (6 fields, valid and invalid) and risk derivation\n` +
       `  decision   policy decision p50/p99 in-process: reference set, +500 policies sliced/unsliced\n` +
       `  policy-stage  the policy-decision process over NATS: decisions/s and publish→decided p50/p99\n` +
+      `  governor   cost-governor processes (1 and 2 replicas): reservations/s racing on shared runs\n` +
       `  identity   authentication stage in-process: verifications/s and p99, new token vs cached\n` +
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
       `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
@@ -142,6 +145,19 @@ if (chosen.includes('policy-stage')) {
       `${stage.latencyMs.p50.toFixed(1)} ms / ${stage.latencyMs.p99.toFixed(1)} ms`,
     ],
   );
+}
+
+if (chosen.includes('governor')) {
+  process.stderr.write('measuring the cost governor over NATS (1 and 2 replicas)...\n');
+  const governor = await measureGovernor(nc, `${run}-gov`, values.nats, Math.min(total, 10_000));
+  results.governor = governor;
+  for (const replicas of ['1', '2']) {
+    table.push([
+      'governor',
+      `${replicas} replica(s): answers/s (${governor.intents.toLocaleString('en')} intents, ${governor.runs} runs)`,
+      `${Math.round(governor.perSecond[replicas] ?? 0).toLocaleString('en')} (${governor.reserved[replicas] ?? 0} reserved)`,
+    ]);
+  }
 }
 
 if (chosen.includes('identity')) {

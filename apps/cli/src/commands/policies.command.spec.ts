@@ -8,7 +8,6 @@ import { CliError } from '../output.js';
 import {
   collectPolicyFiles,
   diffVersions,
-  findShippedSchema,
   formatIssues,
   parseVersion,
   policiesCommand,
@@ -16,7 +15,6 @@ import {
   renderDiff,
   renderValidation,
   renderVersion,
-  SHIPPED_SCHEMA,
   validatePolicies,
   validationJson,
   type CheckedPolicies,
@@ -94,17 +92,6 @@ describe('collectPolicyFiles', () => {
     )) as CliError;
     expect(error.message).toMatch(/no \*\.cedar files/);
     expect(error.hint).toMatch(/\.cedar/);
-  });
-});
-
-describe('findShippedSchema', () => {
-  it('finds the shipped schema by walking up from the module', () => {
-    expect(findShippedSchema()).toMatch(new RegExp(`${SHIPPED_SCHEMA.replaceAll('.', '\\.')}$`));
-  });
-
-  it('falls back to the working directory when the start is outside the repository', () => {
-    // Vitest runs from the repository root.
-    expect(findShippedSchema(tmpdir())).toBe(join(process.cwd(), SHIPPED_SCHEMA));
   });
 });
 

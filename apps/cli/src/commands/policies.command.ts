@@ -1,16 +1,22 @@
-import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
 import type { PolicyFile, PolicyVersionSummary, PolicyVersionView } from '@warden/contracts';
-import { checkPolicyFiles } from '@warden/policy';
+import { checkPolicyFiles, SHIPPED_SCHEMA_PATH, shippedSchemaPath } from '@warden/policy';
 import { Command, InvalidArgumentError } from 'commander';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { CliError, printJson, printTable } from '../output.js';
 import { callPolicyAdmin, type AdminOptions, withAdminOptions } from './admin-options.js';
 
-/** Where the shipped Cedar schema lives, relative to the repository (or installed package) root. */
-export const SHIPPED_SCHEMA = 'deploy/policies/warden.cedarschema';
+const SHIPPED_SCHEMA = SHIPPED_SCHEMA_PATH;
+
+/** The shipped schema's path (found from this module: sources, dist or an installed package). */
+function shippedSchemaOrUndefined(): string | undefined {
+  try {
+    return shippedSchemaPath();
+  } catch {
+    return undefined;
+  }
+}
 
 /** `warden policies …`: check Cedar policy sets locally, publish them, list, compare, roll back. */
 export function policiesCommand(): Command {
@@ -247,30 +253,9 @@ export async function collectPolicyFiles(paths: readonly string[]): Promise<Coll
   return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/**
- * The shipped schema's path, found by walking up from `from` (this module by default) to the
- * directory holding `deploy/policies/`: that works from the sources, from `dist/apps/cli/` and
- * from an installed package that ships `deploy/`. Then from the working directory.
- */
-export function findShippedSchema(
-  from: string = dirname(fileURLToPath(import.meta.url)),
-): string | undefined {
-  for (const start of [from, process.cwd()]) {
-    let dir = resolve(start);
-    for (;;) {
-      const candidate = join(dir, SHIPPED_SCHEMA);
-      if (existsSync(candidate)) return candidate;
-      const parent = dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
-  }
-  return undefined;
-}
-
 /** Reads the schema: the given file, else the shipped one. */
 export async function readSchema(path?: string): Promise<{ path: string; text: string }> {
-  const schemaPath = path ?? findShippedSchema();
+  const schemaPath = path ?? shippedSchemaOrUndefined();
   if (schemaPath === undefined) {
     throw new CliError(
       `the shipped schema ${SHIPPED_SCHEMA} was not found`,
