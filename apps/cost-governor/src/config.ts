@@ -26,5 +26,20 @@ export const CostGovernorConfig = z.object({
       return z.NEVER;
     })
     .optional(),
+  /**
+   * Loop breaking: identical calls (same tool, same args) one run may make; the next one halts the
+   * run (`run.halted{reason: loop}`). 0 turns the rule off.
+   */
+  GOVERNOR_LOOP_IDENTICAL_CALLS: withExample(z.coerce.number().int().min(0).max(1000), '3').default(
+    3,
+  ),
+  /**
+   * Loop breaking: steps a run may take without a write succeeding; the next one halts it. 0 (the
+   * default) turns the rule off: read-heavy runs are normal, so operators opt in.
+   */
+  GOVERNOR_LOOP_STEPS_WITHOUT_WRITE: withExample(
+    z.coerce.number().int().min(0).max(10_000),
+    '50',
+  ).default(0),
 });
 export type CostGovernorConfig = z.infer<typeof CostGovernorConfig>;

@@ -6,6 +6,8 @@ import type { CostGovernorConfig } from './config.js';
 import { ReserveStepHandler } from './handlers/reserve-step.handler.js';
 import { SettleIntentHandler } from './handlers/settle-intent.handler.js';
 import { StartRunHandler } from './handlers/start-run.handler.js';
+import { DEFAULT_LOOP_LIMITS } from './domain/guards/index.js';
+import type { RunRules } from './domain/run-budget.js';
 import { RunStore } from './infra/run-store.js';
 
 /** Cost governor: can this run afford this action? (DESIGN §2 steps 4 and 6: steps and the run's money) */
@@ -17,14 +19,23 @@ import { RunStore } from './infra/run-store.js';
       inject: [NATS_CONNECTION, SERVICE_CONFIG],
       useFactory: async (nc: NatsConnection, config: CostGovernorConfig) => {
         const { runs } = await ensureKvBuckets(nc, config.WARDEN_ENV, ['runs']);
-        const budget = config.GOVERNOR_RUN_BUDGET_USD;
-        return new RunStore(
-          runs,
-          config.GOVERNOR_MAX_STEPS,
-          budget === undefined ? {} : { micro_usd: budget },
-        );
+        return new RunStore(runs, config.GOVERNOR_MAX_STEPS, rulesOf(config));
       },
     },
   ],
 })
 export class CostGovernorModule {}
+
+/** The rules every run gets, from the environment (0 turns a loop rule off). */
+function rulesOf(config: CostGovernorConfig): RunRules {
+  const budget = config.GOVERNOR_RUN_BUDGET_USD;
+  const off = (limit: number) => (limit === 0 ? Number.POSITIVE_INFINITY : limit);
+  return {
+    budget: budget === undefined ? {} : { micro_usd: budget },
+    loop: {
+      ...DEFAULT_LOOP_LIMITS,
+      maxIdenticalCalls: off(config.GOVERNOR_LOOP_IDENTICAL_CALLS),
+      maxStepsWithoutWrite: off(config.GOVERNOR_LOOP_STEPS_WITHOUT_WRITE),
+    },
+  };
+}

@@ -45,18 +45,23 @@ function decision(effect: 'allow' | 'deny') {
   };
 }
 
+let decidedCount = 0;
+
 function decided(
   run: string,
   effect: 'allow' | 'deny' = 'allow',
   costMicroUsd?: number,
 ): Envelope<'policy.decided'> {
-  const proposed = proposedEvent(env, { run, agent: 'gov-agent', tool: 'noop', args: {} });
+  const args = { n: (decidedCount += 1) };
+  const proposed = proposedEvent(env, { run, agent: 'gov-agent', tool: 'noop', args });
   return buildEvent({
     type: 'policy.decided',
     cause: proposed,
     producer: TEST_PRODUCER,
     data: {
       ...decision(effect),
+      // Distinct args per intent: the same call repeated is halted as a loop (its own test).
+      args,
       ...(costMicroUsd === undefined ? {} : { cost_micro_usd: costMicroUsd }),
     },
   });
@@ -174,7 +179,7 @@ describe('cost-governor', () => {
       reason: 'step_cap',
     });
     expect(reserved.map((event) => event.data)).toContainEqual(
-      expect.objectContaining({ tool: 'noop', args: {}, step: 1, run_steps: 3, max_steps: 3 }),
+      expect.objectContaining({ tool: 'noop', step: 1, run_steps: 3, max_steps: 3 }),
     );
     expect(await record('run-cap')).toMatchObject({
       max_steps: 3,
@@ -342,5 +347,41 @@ describe('cost-governor', () => {
         run_remaining_micro_usd: 3_800,
       },
     });
+  });
+
+  it('halts a run at the fourth identical call: run.halted, then every intent denied loop', async () => {
+    const run = 'run-loop';
+    await startRun(run, 100);
+    const same = (): Envelope<'policy.decided'> => {
+      const proposed = proposedEvent(env, { run, agent: 'gov-agent', tool: 'noop', args: {} });
+      return buildEvent({
+        type: 'policy.decided',
+        cause: proposed,
+        producer: TEST_PRODUCER,
+        data: decision('allow'),
+      });
+    };
+    const calls = [same(), same(), same(), same()];
+    for (const intent of calls) {
+      await publisher.publish(intent);
+      await outputsFor([intent], 1);
+    }
+    const later = decided(run);
+    await publisher.publish(later);
+    const outputs = await outputsFor([...calls, later], 5);
+    const byIntent = (intent: Envelope) => outputs.find((e) => e.intent_id === intent.intent_id);
+    expect(calls.slice(0, 3).map((intent) => byIntent(intent)?.type)).toEqual([
+      'budget.reserved',
+      'budget.reserved',
+      'budget.reserved',
+    ]);
+    expect(byIntent(calls[3] as Envelope)?.data).toMatchObject({
+      status: 'denied',
+      reason: 'loop',
+    });
+    expect(byIntent(later)?.data).toMatchObject({ status: 'denied', reason: 'loop' });
+    const halted = (await eventsOfType(nc, env, 'run.halted')).filter((e) => e.run_id === run);
+    expect(halted).toHaveLength(1);
+    expect(halted[0]?.data).toMatchObject({ reason: 'loop' });
   });
 });

@@ -92,7 +92,10 @@ class Client {
     );
   }
 
-  /** One governed no-op call; resolves to its latency in ms. */
+  /**
+   * One governed call of the built-in echo with the call's number (the same call repeated would
+   * rightly be halted as a loop); resolves to its latency in ms.
+   */
   async call(): Promise<number> {
     if (this.run === undefined || this.callsInRun >= CALLS_PER_RUN) {
       await this.run?.end({ status: 'succeeded' });
@@ -101,9 +104,9 @@ class Client {
     }
     this.callsInRun++;
     const started = now();
-    const result = await this.run.call('noop', {});
+    const result = await this.run.call('echo', { i: this.callsInRun });
     if (result.status !== 'executed')
-      throw new Error(`noop ${result.status}: ${result.message ?? ''}`);
+      throw new Error(`echo ${result.status}: ${result.message ?? ''}`);
     return now() - started;
   }
 

@@ -46,7 +46,9 @@ export async function measureGovernor(
       await publisher.publishMany(runIds.map((run) => started(env, run, Math.floor(perRun / 2))));
       // run.started travels on its own durable: give it a moment to land before the burst.
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const batch = Array.from({ length: intents }, (_, i) => decided(env, runIds[i % runs] ?? ''));
+      const batch = Array.from({ length: intents }, (_, i) =>
+        decided(env, runIds[i % runs] ?? '', i),
+      );
       const { elapsedMs, reserved } = await answerAll(nc, env, publisher, batch);
       result.perSecond[String(replicas)] = (intents / elapsedMs) * 1000;
       result.reserved[String(replicas)] = reserved;
@@ -100,15 +102,16 @@ function started(env: string, run: string, budgetMicroUsd: number): Envelope<'ru
   });
 }
 
-function decided(env: string, run: string): Envelope<'policy.decided'> {
-  const proposed = proposedEvent(env, { run, agent: 'bench-agent', tool: 'noop', args: {} });
+/** An allowed decision; its args differ per intent, as the same call repeated is a loop. */
+function decided(env: string, run: string, i: number): Envelope<'policy.decided'> {
+  const proposed = proposedEvent(env, { run, agent: 'bench-agent', tool: 'echo', args: { i } });
   return buildEvent({
     type: 'policy.decided',
     cause: proposed,
     producer: TEST_PRODUCER,
     data: {
-      tool: 'noop',
-      args: {},
+      tool: 'echo',
+      args: { i },
       step: 1,
       effect: 'allow',
       determining_policy_ids: ['bench'],

@@ -53,7 +53,7 @@ if (values.help) {
       `  identity   authentication stage in-process: verifications/s and p99, new token vs cached\n` +
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
       `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
-      `             calling the no-op tool; paced at --rate calls/s, then saturated for --calls\n`,
+      `             calling the built-in echo; paced at --rate calls/s, then saturated for --calls\n`,
   );
   process.exit(0);
 }

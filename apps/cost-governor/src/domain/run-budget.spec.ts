@@ -1,15 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { release } from './ledger/index.js';
-import { limitRunBudget, reserveIntent, settleIntent } from './run-budget.js';
+import { DEFAULT_LOOP_LIMITS } from './guards/index.js';
+import { limitRunBudget, reserveIntent, settleIntent, type RunRules } from './run-budget.js';
 import { newRun, type RunRecord } from './step-cap.js';
 
 const NOW = 1_800_000_000_000;
 const LIMIT = { micro_usd: 1_000 };
+const RULES: RunRules = { budget: LIMIT, loop: DEFAULT_LOOP_LIMITS };
+
+/** An allowed call; distinct args per intent, so no loop rule fires unless a test wants one. */
+const call = (
+  intentId: string,
+  costMicroUsd = 300,
+  args: Record<string, unknown> = { intentId },
+) => ({
+  intentId,
+  tool: 'zendesk.update_ticket',
+  args,
+  costMicroUsd,
+  write: false,
+});
 
 /** Applies reserveIntent to each id in order, as successive CAS rounds would. */
 function reserveAll(record: RunRecord, ids: string[], cost = 300): RunRecord {
   return ids.reduce(
-    (current, id) => reserveIntent(current, id, cost, NOW, LIMIT).next ?? current,
+    (current, id) => reserveIntent(current, call(id, cost), NOW, RULES).next ?? current,
     record,
   );
 }
@@ -18,7 +33,7 @@ describe('reserveIntent', () => {
   it('reserves until the run budget is spent, then denies with what remains', () => {
     const record = reserveAll(newRun(10), ['a', 'b', 'c']);
     expect(record.counted).toEqual(['a', 'b', 'c']);
-    const refused = reserveIntent(record, 'd', 300, NOW, LIMIT);
+    const refused = reserveIntent(record, call('d', 300), NOW, RULES);
     expect(refused.verdict).toEqual({
       kind: 'run_budget',
       costMicroUsd: 300,
@@ -30,7 +45,7 @@ describe('reserveIntent', () => {
 
   it('answers every copy of an intent as the first time', () => {
     const record = reserveAll(newRun(10), ['a']);
-    expect(reserveIntent(record, 'a', 300, NOW, LIMIT)).toEqual({
+    expect(reserveIntent(record, call('a', 300), NOW, RULES)).toEqual({
       next: undefined,
       verdict: {
         kind: 'reserved',
@@ -48,20 +63,23 @@ describe('reserveIntent', () => {
     const budget = full.budget;
     if (budget === undefined) throw new Error('no account');
     const freed = { ...full, budget: release(budget, 'a', NOW).next ?? budget };
-    expect(reserveIntent(freed, 'd', 300, NOW, LIMIT).verdict.kind).toBe('run_budget');
-    expect(reserveIntent(freed, 'e', 300, NOW, LIMIT).verdict.kind).toBe('reserved');
+    expect(reserveIntent(freed, call('d', 300), NOW, RULES).verdict.kind).toBe('run_budget');
+    expect(reserveIntent(freed, call('e', 300), NOW, RULES).verdict.kind).toBe('reserved');
   });
 
   it('checks the step cap before money, and counts free calls as steps', () => {
     const record = reserveAll(newRun(2), ['a', 'b'], 0);
-    expect(reserveIntent(record, 'c', 0, NOW, LIMIT).verdict).toEqual({
+    expect(reserveIntent(record, call('c', 0), NOW, RULES).verdict).toEqual({
       kind: 'step_cap',
       maxSteps: 2,
     });
   });
 
   it('leaves money unlimited when nothing is configured or declared', () => {
-    const verdict = reserveIntent(newRun(5), 'a', 10 ** 12, NOW, {}).verdict;
+    const verdict = reserveIntent(newRun(5), call('a', 10 ** 12), NOW, {
+      ...RULES,
+      budget: {},
+    }).verdict;
     expect(verdict).toEqual({
       kind: 'reserved',
       runSteps: 1,
@@ -86,7 +104,7 @@ describe('limitRunBudget', () => {
 describe('settleIntent', () => {
   it('books the actual cost once and reports the run total', () => {
     const record = reserveAll(newRun(10), ['a', 'b']);
-    const first = settleIntent(record, 'a', 250, NOW);
+    const first = settleIntent(record, 'a', 250, NOW, true);
     expect(first.verdict).toEqual({
       kind: 'settled',
       costMicroUsd: 250,
@@ -94,9 +112,85 @@ describe('settleIntent', () => {
       runCostMicroUsd: 250,
     });
     const after = first.next ?? record;
-    expect(settleIntent(after, 'a', 250, NOW).next).toBeUndefined();
-    expect(settleIntent(after, 'zzz', 250, NOW).verdict).toEqual({ kind: 'not_reserved' });
+    expect(settleIntent(after, 'a', 250, NOW, true).next).toBeUndefined();
+    expect(settleIntent(after, 'zzz', 250, NOW, true).verdict).toEqual({ kind: 'not_reserved' });
     // What settling freed is reservable again: 1,000 − 250 booked − 300 open = 450.
-    expect(reserveIntent(after, 'c', 450, NOW, LIMIT).verdict.kind).toBe('reserved');
+    expect(reserveIntent(after, call('c', 450), NOW, RULES).verdict.kind).toBe('reserved');
+  });
+});
+
+describe('reserveIntent and loops', () => {
+  it('halts the run at the fourth identical call, and refuses everything after', () => {
+    const same = { ticket_id: 7, status: 'open' };
+    let record = newRun(10);
+    for (const id of ['a', 'b', 'c']) {
+      const decision = reserveIntent(record, call(id, 0, same), NOW, RULES);
+      expect(decision.verdict.kind).toBe('reserved');
+      record = decision.next ?? record;
+    }
+    const fourth = reserveIntent(record, call('d', 0, same), NOW, RULES);
+    expect(fourth.verdict).toMatchObject({
+      kind: 'loop',
+      halting: true,
+      halt: { rule: 'repeated_call', count: 4, limit: 3 },
+    });
+    record = fourth.next ?? record;
+    expect(record.counted).toEqual(['a', 'b', 'c']);
+    // Later intents, whatever their args, are refused; the halting one is told so again.
+    expect(reserveIntent(record, call('e', 0), NOW, RULES).verdict).toMatchObject({
+      kind: 'loop',
+      halting: false,
+    });
+    expect(reserveIntent(record, call('d', 0, same), NOW, RULES).verdict).toMatchObject({
+      kind: 'loop',
+      halting: true,
+    });
+    // An intent counted before the halt keeps its answer.
+    expect(reserveIntent(record, call('a', 0, same), NOW, RULES).verdict.kind).toBe('reserved');
+  });
+
+  it('does not count a call denied for budget towards a loop', () => {
+    const same = { ticket_id: 7 };
+    let record = newRun(10);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) {
+      record = reserveIntent(record, call(id, 400, same), NOW, RULES).next ?? record;
+    }
+    // 1,000 of budget: two reserved, the rest refused for budget, none halted.
+    expect(record.counted).toEqual(['a', 'b']);
+    expect(record.loop?.halted).toBeUndefined();
+  });
+});
+
+describe('settleIntent and write progress', () => {
+  it('counts a succeeded write as progress, so the no-write rule measures from it', () => {
+    const rules: RunRules = {
+      budget: {},
+      loop: { ...DEFAULT_LOOP_LIMITS, maxStepsWithoutWrite: 2 },
+    };
+    let record = newRun(20);
+    const write = { ...call('w', 0), write: true };
+    record = reserveIntent(record, write, NOW, rules).next ?? record;
+    record = reserveIntent(record, call('r1', 0), NOW, rules).next ?? record;
+    // Step 3 without a write would halt; the write's success moves the mark to step 1.
+    record = settleIntent(record, 'w', 0, NOW, true).next ?? record;
+    expect(record.writes).toEqual([]);
+    const third = reserveIntent(record, call('r2', 0), NOW, rules);
+    expect(third.verdict.kind).toBe('reserved');
+    record = third.next ?? record;
+    expect(reserveIntent(record, call('r3', 0), NOW, rules).verdict).toMatchObject({
+      kind: 'loop',
+      halt: { rule: 'no_write_progress' },
+    });
+  });
+
+  it('does not count a failed write as progress', () => {
+    const rules: RunRules = {
+      budget: {},
+      loop: { ...DEFAULT_LOOP_LIMITS, maxStepsWithoutWrite: 1 },
+    };
+    let record = reserveIntent(newRun(20), { ...call('w', 0), write: true }, NOW, rules).next;
+    if (record === undefined) throw new Error('not reserved');
+    record = settleIntent(record, 'w', 0, NOW, false).next ?? record;
+    expect(reserveIntent(record, call('r1', 0), NOW, rules).verdict.kind).toBe('loop');
   });
 });

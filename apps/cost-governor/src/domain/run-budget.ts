@@ -10,6 +10,13 @@ import {
   type AccountLimit,
   type BudgetAccount,
 } from './ledger/index.js';
+import {
+  countCall,
+  newLoopState,
+  recordWriteSucceeded,
+  type LoopHalt,
+  type LoopLimits,
+} from './guards/index.js';
 import { reserveStep, type RunRecord } from './step-cap.js';
 
 /** The governor's answer for one allowed intent of a run. */
@@ -27,7 +34,26 @@ export type IntentVerdict =
       readonly kind: 'run_budget';
       readonly costMicroUsd: number;
       readonly remainingMicroUsd: number;
-    };
+    }
+  /** The run is halted as a loop; `halting`: this intent tripped it (publish `run.halted`). */
+  | { readonly kind: 'loop'; readonly halt: LoopHalt; readonly halting: boolean };
+
+/** An allowed intent as the run's rules see it. */
+export interface IntentCall {
+  readonly intentId: string;
+  readonly tool: string;
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly costMicroUsd: number;
+  /** A write tool (the decision's `risk.write`): its success is progress for loop breaking. */
+  readonly write: boolean;
+}
+
+/** The operator's settings every run's rules apply. */
+export interface RunRules {
+  /** The run budget when the record has no account yet (`GOVERNOR_RUN_BUDGET_USD`). */
+  readonly budget: AccountLimit;
+  readonly loop: LoopLimits;
+}
 
 /** A new record (or `undefined`: unchanged) and the answer: one compare-and-set round. */
 export interface RunDecision<V> {
@@ -36,22 +62,26 @@ export interface RunDecision<V> {
 }
 
 /**
- * Decides one allowed intent against its run: the step cap, then the run's money budget, in one
- * record, so the answer is written together with the counts and is the same for every copy of the
- * intent (a redelivery, a second replica racing it). A step is counted only when the money is
- * reserved too: a call denied for budget does not use up a step. An intent refused for budget is
- * marked released in the account, so a redelivery is refused again even if room has opened since.
+ * Decides one allowed intent against its run: loop breaking, the step cap, then the run's money
+ * budget, in one record, so the answer is written together with the counts and is the same for
+ * every copy of the intent (a redelivery, a second replica racing it). In this order:
  *
- * `configured` is the operator's run budget, used when the record has no account yet.
+ * 1. an intent already counted keeps its `reserved` answer, even after a later halt;
+ * 2. one refused for budget stays refused (it is marked released in the account);
+ * 3. a run halted as a loop refuses everything; the intent that tripped it is told so again;
+ * 4. the step cap;
+ * 5. the loop rules (issue 6 §4: the fourth identical call halts the run);
+ * 6. the money: a step, and the call in the loop state, are counted only when the money is
+ *    reserved too, so a call denied for budget uses up neither.
  */
 export function reserveIntent(
   record: RunRecord,
-  intentId: string,
-  costMicroUsd: number,
+  call: IntentCall,
   now: number,
-  configured: AccountLimit,
+  rules: RunRules,
 ): RunDecision<IntentVerdict> {
-  const account = record.budget ?? newAccount(configured);
+  const { intentId, costMicroUsd } = call;
+  const account = record.budget ?? newAccount(rules.budget);
   const position = record.counted.indexOf(intentId);
   if (position >= 0) {
     const held = account.open[intentId];
@@ -60,41 +90,62 @@ export function reserveIntent(
       verdict: reserved(position + 1, record.max_steps, held?.micro_usd ?? costMicroUsd, account),
     };
   }
+  if (account.closed.some((entry) => entry.id === intentId)) {
+    return { next: undefined, verdict: runBudget(costMicroUsd, account) };
+  }
+  const loopState = record.loop ?? newLoopState();
+  const halted = loopState.halted;
+  if (halted !== undefined) {
+    return {
+      next: undefined,
+      verdict: { kind: 'loop', halt: halted, halting: halted.intent_id === intentId },
+    };
+  }
   const step = reserveStep(record, intentId);
   if (step.verdict.kind === 'step_cap') return { next: undefined, verdict: step.verdict };
+  const loop = countCall(loopState, call, rules.loop);
+  if (loop.verdict.kind === 'loop') {
+    return {
+      next: loop.next === undefined ? undefined : { ...record, loop: loop.next },
+      verdict: loop.verdict,
+    };
+  }
   const money = reserve(account, intentId, { micro_usd: costMicroUsd }, now);
   switch (money.verdict.kind) {
     case 'reserved':
     case 'already_reserved': {
       const budget = money.next ?? account;
       const counted = step.next?.counted ?? record.counted;
+      const writes = call.write ? [...(record.writes ?? []), intentId] : record.writes;
       return {
-        next: { ...record, counted, budget },
+        next: {
+          ...record,
+          counted,
+          budget,
+          loop: loop.next ?? loopState,
+          ...(writes === undefined ? {} : { writes }),
+        },
         verdict: reserved(counted.length, record.max_steps, costMicroUsd, budget),
       };
     }
-    case 'exceeded': {
+    case 'exceeded':
+    case 'already_closed': {
       // Marked released: the intent's answer is final, whatever is freed later.
-      const marked = release(account, intentId, now).next ?? account;
+      const marked = release(account, intentId, now).next;
       return {
-        next: { ...record, budget: marked },
-        verdict: {
-          kind: 'run_budget',
-          costMicroUsd,
-          remainingMicroUsd: money.verdict.remaining.micro_usd ?? 0,
-        },
+        next: marked === undefined ? undefined : { ...record, budget: marked },
+        verdict: runBudget(costMicroUsd, account),
       };
     }
-    case 'already_closed':
-      return {
-        next: undefined,
-        verdict: {
-          kind: 'run_budget',
-          costMicroUsd,
-          remainingMicroUsd: remainingOf(account).micro_usd ?? 0,
-        },
-      };
   }
+}
+
+function runBudget(costMicroUsd: number, account: BudgetAccount): IntentVerdict {
+  return {
+    kind: 'run_budget',
+    costMicroUsd,
+    remainingMicroUsd: remainingOf(account).micro_usd ?? 0,
+  };
 }
 
 /**
@@ -130,15 +181,17 @@ export type SettleOutcome =
   | { readonly kind: 'not_reserved' };
 
 /**
- * Books the actual cost of an executed (or failed) intent and frees the rest of its reservation.
- * Idempotent: a second settlement answers with the first. An intent this run never reserved
- * (the governor denied it, or the record predates budgets) books nothing.
+ * Books the actual cost of an executed (or failed) intent and frees the rest of its reservation;
+ * a write that `succeeded` is progress for the loop rules. Idempotent: a second settlement answers
+ * with the first. An intent this run never reserved (the governor denied it, or the record
+ * predates budgets) books nothing.
  */
 export function settleIntent(
   record: RunRecord,
   intentId: string,
   actualMicroUsd: number,
   now: number,
+  succeeded: boolean,
 ): RunDecision<SettleOutcome> {
   const account = record.budget;
   if (account === undefined || !record.counted.includes(intentId)) {
@@ -146,16 +199,30 @@ export function settleIntent(
   }
   const result = settle(account, intentId, { micro_usd: actualMicroUsd }, now);
   const verdict = result.verdict;
-  const runCost = verdict.booked.micro_usd;
   const reservedMicroUsd = verdict.kind === 'settled' ? (verdict.reserved?.micro_usd ?? 0) : 0;
   const cost = verdict.actual.micro_usd;
+  const pendingWrite = record.writes?.includes(intentId) === true;
+  const loop =
+    pendingWrite && succeeded && record.loop !== undefined
+      ? recordWriteSucceeded(record.loop, intentId)
+      : undefined;
+  const changed = result.next !== undefined || pendingWrite;
   return {
-    next: result.next === undefined ? undefined : { ...record, budget: result.next },
+    next: changed
+      ? {
+          ...record,
+          budget: result.next ?? account,
+          ...(loop === undefined ? {} : { loop }),
+          ...(pendingWrite
+            ? { writes: (record.writes ?? []).filter((id) => id !== intentId) }
+            : {}),
+        }
+      : undefined,
     verdict: {
       kind: 'settled',
       costMicroUsd: cost,
       releasedMicroUsd: Math.max(0, reservedMicroUsd - cost),
-      runCostMicroUsd: runCost,
+      runCostMicroUsd: verdict.booked.micro_usd,
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { LoopState } from './guards/index.js';
 import type { BudgetAccount } from './ledger/index.js';
 
 /**
@@ -18,6 +19,10 @@ export interface RunRecord {
    * compare-and-set decides both: one intent, one answer, across replicas.
    */
   readonly budget?: BudgetAccount;
+  /** Loop breaking (guards/loop-detector.ts): the run's calls, and its halt once it loops. */
+  readonly loop?: LoopState;
+  /** Counted intents of write tools not settled yet: a success among them is write progress. */
+  readonly writes?: readonly string[];
 }
 
 /** The governor's answer for one allowed intent. */

@@ -41,6 +41,8 @@ export class ReserveStepHandler {
       args: Record<string, unknown>;
       step: number;
       cost_micro_usd?: number | undefined;
+      /** A granted approval carries no risk: its write is then not counted as progress. */
+      risk?: { write: boolean } | undefined;
     },
     ctx: EventContext,
   ): Promise<Outcome> {
@@ -51,7 +53,7 @@ export class ReserveStepHandler {
       this.logger.warn(log, 'allowed intent without an intent id: ignored');
       return Outcome.skipped;
     }
-    const deny = async (reason: 'no_run' | 'step_cap' | 'run_budget', message: string) => {
+    const deny = async (reason: 'no_run' | 'step_cap' | 'run_budget' | 'loop', message: string) => {
       await ctx.publish(
         buildEvent({
           type: 'intent.resolved',
@@ -70,11 +72,39 @@ export class ReserveStepHandler {
     const cost = intent.cost_micro_usd ?? 0;
     const now = Date.now();
     const verdict = await this.runs.update<IntentVerdict>(event.run_id, (record) => {
-      const decision = reserveIntent(record, intentId, cost, now, this.runs.configuredBudget);
+      const decision = reserveIntent(
+        record,
+        { intentId, tool, args, costMicroUsd: cost, write: intent.risk?.write === true },
+        now,
+        this.runs.rules,
+      );
       return { next: decision.next, answer: decision.verdict };
     });
     if (verdict.kind === 'step_cap') {
       return deny('step_cap', `the run has used all ${verdict.maxSteps} of its steps`);
+    }
+    if (verdict.kind === 'loop') {
+      const { halt } = verdict;
+      const why =
+        halt.rule === 'repeated_call'
+          ? `${halt.tool} was called with the same args ${halt.count} times (limit ${halt.limit})`
+          : `${halt.count} steps without a successful write (limit ${halt.limit})`;
+      if (verdict.halting) {
+        await ctx.publish(
+          buildEvent({
+            type: 'run.halted',
+            cause: event,
+            producer: ctx.producer,
+            data: {
+              reason: 'loop',
+              by: 'service:cost-governor',
+              message: `halted as a loop: ${why}`,
+            },
+          }),
+        );
+        this.logger.warn({ ...log, rule: halt.rule }, 'run halted as a loop');
+      }
+      return deny('loop', `the run was halted as a loop: ${why}`);
     }
     if (verdict.kind === 'run_budget') {
       return deny(

@@ -31,7 +31,13 @@ export class SettleIntentHandler {
       runSteps: number;
     }>(runId, (record) => {
       const reservation = record.budget?.open[intentId];
-      const decision = settleIntent(record, intentId, reservation?.micro_usd ?? 0, now);
+      const decision = settleIntent(
+        record,
+        intentId,
+        reservation?.micro_usd ?? 0,
+        now,
+        event.data.status === 'executed',
+      );
       return {
         next: decision.next,
         answer: { outcome: decision.verdict, runSteps: record.counted.length },

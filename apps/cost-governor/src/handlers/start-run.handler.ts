@@ -23,7 +23,7 @@ export class StartRunHandler {
   @OnEvent('run.started')
   async startRun(event: Envelope<'run.started'>): Promise<Outcome> {
     if (event.run_id === undefined) return Outcome.skipped;
-    const configured = this.runs.configuredBudget;
+    const configured = this.runs.rules.budget;
     const { maxSteps, clamped } = await this.runs.update(event.run_id, (record) => {
       const started = startRun(record, {
         declaredMaxSteps: event.data.limits?.max_steps,

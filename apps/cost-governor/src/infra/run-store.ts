@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { casUpdate } from '@warden/messaging';
-import type { AccountLimit } from '../domain/ledger/index.js';
+import type { RunRules } from '../domain/run-budget.js';
 import { newRun, type RunRecord } from '../domain/step-cap.js';
 
 /**
@@ -17,8 +17,8 @@ export class RunStore {
   constructor(
     private readonly kv: KV,
     private readonly configuredMax: number,
-    /** The operator's run budget (`GOVERNOR_RUN_BUDGET_USD`): an account's limit at creation. */
-    readonly configuredBudget: AccountLimit = {},
+    /** The operator's rules for every run: its budget, loop limits. */
+    readonly rules: RunRules,
   ) {}
 
   /**

@@ -12,9 +12,9 @@ import { digestArgs } from '@warden/contracts';
  * Once halted, a run stays halted: every later intent gets the same `loop` answer.
  */
 export interface LoopLimits {
-  /** Identical calls (same tool, same args digest) allowed per run; the next one halts. */
+  /** Identical calls (same tool, same args digest) allowed per run; the next one halts. `Infinity`: off. */
   readonly maxIdenticalCalls: number;
-  /** Steps allowed since the latest successful write; the next one halts. */
+  /** Steps allowed since the latest successful write; the next one halts. `Infinity`: off. */
   readonly maxStepsWithoutWrite: number;
   /**
    * Distinct digests remembered per run (least recently used evicted). A loop cycling through
@@ -219,5 +219,7 @@ export function recordWriteSucceeded(state: LoopState, intentId: string): LoopSt
 
 /** How many counted intents are kept: enough to place any write that can still matter. */
 function rememberedIntents(limits: LoopLimits): number {
+  // An infinite limit turns the rule off; it then needs no memory of past steps.
+  if (!Number.isFinite(limits.maxStepsWithoutWrite)) return limits.rememberedIntents;
   return Math.max(limits.rememberedIntents, limits.maxStepsWithoutWrite + 1);
 }
