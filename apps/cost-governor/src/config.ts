@@ -41,5 +41,10 @@ export const CostGovernorConfig = z.object({
     z.coerce.number().int().min(0).max(10_000),
     '50',
   ).default(0),
+  /**
+   * Model routing: a YAML or JSON file with the price table and the task classes (see the
+   * built-in default in src/domain/routing/default-routing.ts for the shape). Unset: that default.
+   */
+  GOVERNOR_ROUTING_FILE: withExample(z.string().min(1), 'deploy/governor/routing.yaml').optional(),
 });
 export type CostGovernorConfig = z.infer<typeof CostGovernorConfig>;

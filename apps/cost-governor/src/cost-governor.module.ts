@@ -4,7 +4,9 @@ import { ensureKvBuckets } from '@warden/messaging';
 import { NATS_CONNECTION, SERVICE_CONFIG } from '@warden/service';
 import type { CostGovernorConfig } from './config.js';
 import { ReserveStepHandler } from './handlers/reserve-step.handler.js';
+import { RouteModelHandler } from './handlers/route-model.handler.js';
 import { SettleIntentHandler } from './handlers/settle-intent.handler.js';
+import { routingTableProvider } from './routing-table.provider.js';
 import { StartRunHandler } from './handlers/start-run.handler.js';
 import { DEFAULT_LOOP_LIMITS } from './domain/guards/index.js';
 import type { RunRules } from './domain/run-budget.js';
@@ -12,8 +14,9 @@ import { RunStore } from './infra/run-store.js';
 
 /** Cost governor: can this run afford this action? (DESIGN §2 steps 4 and 6: steps and the run's money) */
 @Module({
-  controllers: [StartRunHandler, ReserveStepHandler, SettleIntentHandler],
+  controllers: [StartRunHandler, ReserveStepHandler, SettleIntentHandler, RouteModelHandler],
   providers: [
+    routingTableProvider,
     {
       provide: RunStore,
       inject: [NATS_CONNECTION, SERVICE_CONFIG],

@@ -384,4 +384,55 @@ describe('cost-governor', () => {
     expect(halted).toHaveLength(1);
     expect(halted[0]?.data).toMatchObject({ reason: 'loop' });
   });
+
+  it('routes a model call within the run budget, then books its usage exactly', async () => {
+    const run = 'run-models';
+    await startRun(run, 10, 1_000_000);
+    const request = (taskClass: string, tokens: number): Envelope<'model.requested'> => {
+      const id = ulid();
+      return buildEvent({
+        type: 'model.requested',
+        env,
+        eventId: id,
+        intentId: id,
+        runId: run,
+        agentId: 'gov-agent',
+        producer: TEST_PRODUCER,
+        data: { task_class: taskClass, estimated_tokens: tokens },
+      });
+    };
+    const extraction = request('extraction', 2_000);
+    const planning = request('planning', 2_000);
+    await publisher.publishMany([extraction, planning]);
+    const routed = await waitFor(async () => {
+      const ids = new Set([extraction.intent_id, planning.intent_id]);
+      const mine = (await eventsOfType(nc, env, 'model.routed')).filter((e) =>
+        ids.has(e.intent_id),
+      );
+      return mine.length === 2 ? mine : undefined;
+    });
+    const modelOf = (intent: Envelope) =>
+      (routed.find((e) => e.intent_id === intent.intent_id)?.data as { model?: string }).model;
+    expect(modelOf(extraction)).toBe('small-model');
+    expect(modelOf(planning)).toBe('top-model');
+
+    const usage = buildEvent({
+      type: 'model.usage',
+      cause: extraction,
+      producer: TEST_PRODUCER,
+      data: {
+        model: 'small-model',
+        input_tokens: 1_234_567,
+        output_tokens: 1_000,
+        latency_ms: 900,
+      },
+    });
+    await publisher.publish(usage);
+    const settled = await waitFor(async () =>
+      (await eventsOfType(nc, env, 'budget.settled')).find(
+        (e) => e.causation_id === usage.event_id,
+      ),
+    );
+    expect(settled.data).toMatchObject({ cost_micro_usd: 185_786 });
+  });
 });

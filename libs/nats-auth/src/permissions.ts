@@ -145,9 +145,12 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
       'approval.granted',
       'run.started',
       'intent.resolved',
+      'model.requested',
+      'model.usage',
     ),
     publishes: [
       'budget.reserved',
+      'model.routed',
       'budget.settled',
       'budget.configured',
       'intent.resolved',

@@ -1,4 +1,5 @@
 import type { LoopState } from './guards/index.js';
+import type { RoutedCall } from './model-call.js';
 import type { BudgetAccount } from './ledger/index.js';
 
 /**
@@ -23,6 +24,8 @@ export interface RunRecord {
   readonly loop?: LoopState;
   /** Counted intents of write tools not settled yet: a success among them is write progress. */
   readonly writes?: readonly string[];
+  /** Model calls routed and not yet settled by their usage (model-call.ts), by intent id. */
+  readonly models?: Readonly<Record<string, RoutedCall>>;
 }
 
 /** The governor's answer for one allowed intent. */

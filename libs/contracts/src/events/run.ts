@@ -27,17 +27,29 @@ export const WorkflowToggled = z.strictObject({
   reason: z.string().max(2048).optional(),
 });
 
-/** `model.requested`: an agent asks which model to use for a task. */
+/**
+ * `model.requested`: an agent asks which model to use for a task (`intent_id` in the envelope
+ * names the call; its `model.usage` carries the same). Refused for budget with
+ * `intent.resolved{denied, stage: budget, reason: budget_exhausted}`.
+ */
 export const ModelRequested = z.strictObject({
   task_class: z.string().min(1).max(64),
+  /** Estimated input (prompt) tokens. */
   estimated_tokens: z.number().int().nonnegative(),
+  /** A tighter output ceiling than the task class's, if the caller wants one. */
+  max_output_tokens: z.number().int().positive().optional(),
 });
 
-/** `model.routed`: the governor chose a model and priced it. */
+/** `model.routed`: the governor chose a model, priced the call and reserved the estimate. */
 export const ModelRouted = z.strictObject({
   task_class: z.string().min(1).max(64),
   model: z.string().min(1).max(128),
   estimated_micro_usd: MicroUsd,
+  /** The most output tokens the call may produce: what the remaining budget pays for. */
+  max_output_tokens: z.number().int().positive().optional(),
+  tier: z.number().int().positive().optional(),
+  /** `preferred`, `low_budget` (routed a tier down), `budget_fit`. */
+  reason: z.string().max(32).optional(),
 });
 
 /** `model.usage`: the tokens a model call actually used. */

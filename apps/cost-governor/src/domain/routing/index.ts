@@ -23,3 +23,4 @@ export {
   type RoutingTable,
   type VerificationDecision,
 } from './router.js';
+export { DEFAULT_ROUTING_YAML, parseRouting } from './default-routing.js';
