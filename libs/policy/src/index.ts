@@ -87,4 +87,10 @@ export {
   type SourcePosition,
 } from './cedar/index.js';
 export { SHIPPED_SCHEMA_PATH, shippedSchemaPath, shippedSchemaText } from './shipped-schema.js';
-export { BUILTIN_POLICY_FILES, BUILTIN_TOOL_SOURCES, builtinToolSources } from './builtin/index.js';
+export {
+  BUILTIN_POLICY_FILES,
+  BUILTIN_TOOL_SOURCES,
+  builtinToolSources,
+  seedBuiltins,
+  type PolicyApiCall,
+} from './builtin/index.js';

@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 
 export { parseConfig } from './config.js';
+export { provisionedPublisherProvider } from './provisioned-publisher.js';
 export { serviceConnectOptions } from './nats-connect-options.js';
 export {
   defineService,

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { POLICY_API, type PolicyApiOp } from '@warden/contracts';
-import { BUILTIN_POLICY_FILES, builtinToolSources, shippedSchemaText } from '@warden/policy';
+import { seedBuiltins as seedBuiltinTools } from '@warden/policy';
 import type { z } from 'zod';
 import { adminToken, callApi } from './identity.js';
 
@@ -18,27 +18,14 @@ export function callPolicy<O extends PolicyApiOp>(
 }
 
 /**
- * What tests, the bench and the demo need to call the built-in tools through the whole mesh:
- * their declarations registered and, when no policy version is active yet, the built-in policy
- * set (every built-in but `fail`) published. Idempotent. Needs the identity broker started with
- * `identityTestEnv()` (the bootstrap admin) and the policy decision service.
+ * Registers the built-in tools and, when no policy version is active, publishes the built-in
+ * policy (`seedBuiltins` of @warden/policy), as the bootstrap admin. Needs the identity broker
+ * started with `identityTestEnv()` and the policy decision service.
  */
 export async function seedBuiltins(nc: NatsConnection, env: string): Promise<void> {
   const token = await adminToken(nc, env);
-  for (const { file, source } of builtinToolSources()) {
-    await callPolicy(nc, env, 'tool-register', { source, file }, token);
-  }
-  const { active } = await callPolicy(nc, env, 'policy-list', {}, token);
-  if (active > 0) return;
-  await callPolicy(
-    nc,
-    env,
-    'policy-publish',
-    {
-      schema: shippedSchemaText(),
-      files: [...BUILTIN_POLICY_FILES],
-      message: 'built-in tools for tests',
-    },
-    token,
+  await seedBuiltinTools(
+    (op, body) => callPolicy(nc, env, op, body, token),
+    'built-in tools for tests',
   );
 }

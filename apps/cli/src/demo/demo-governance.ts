@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CREDENTIAL_HEADER, POLICY_API, subjects, type PolicyApiOp } from '@warden/contracts';
-import { BUILTIN_POLICY_FILES, builtinToolSources, shippedSchemaText } from '@warden/policy';
+import { seedBuiltins } from '@warden/policy';
 import type { z } from 'zod';
 import { callApi } from '../nats-client.js';
 import { adminToken } from './demo-identity.js';
@@ -24,13 +24,5 @@ export async function ensureDemoGovernance(
       env: options.env,
       headers: { [CREDENTIAL_HEADER]: token },
     }) as Promise<z.output<(typeof POLICY_API)[O]['result']>>;
-  for (const { file, source } of builtinToolSources())
-    await call('tool-register', { source, file });
-  const { active } = await call('policy-list', {});
-  if (active > 0) return;
-  await call('policy-publish', {
-    schema: shippedSchemaText(),
-    files: [...BUILTIN_POLICY_FILES],
-    message: 'built-in tools for the demo agent',
-  });
+  await seedBuiltins(call, 'built-in tools for the demo agent');
 }

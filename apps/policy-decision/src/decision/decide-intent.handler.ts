@@ -7,7 +7,6 @@ import {
   type EventType,
 } from '@warden/contracts';
 import { OnEvent, Outcome, type EventContext } from '@warden/messaging';
-import { deriveRisk } from '@warden/policy';
 import { SERVICE_CONFIG, SERVICE_LOGGER } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
 import { ApprovalBook } from '../approvals/approval-book.js';
@@ -164,10 +163,9 @@ export class DecideIntentHandler {
     publish: Publish,
   ): Promise<void> {
     const shadow = this.policies.shadow();
-    if (shadow === undefined || active.risk === undefined) return;
-    const flags = deriveRisk(tool.declaration, active.args);
+    if (shadow === undefined || active.risk === undefined || active.flags === undefined) return;
     const intent = { ...event.data, args: active.args };
-    const verdict = evaluate(shadow, intent, tool, flags, active.risk, this.env, now);
+    const verdict = evaluate(shadow, intent, tool, active.flags, active.risk, this.env, now);
     if (verdict.kind !== 'decided' || verdict.effect === active.effect) return;
     await publish('policy.shadow_diverged', {
       tool: event.data.tool,

@@ -36,6 +36,8 @@ export interface PolicyOutcome {
   readonly costMicroUsd?: number;
   readonly args: Record<string, unknown>;
   readonly risk?: Risk;
+  /** The derived flags the risk came from: a shadow version is evaluated on the same ones. */
+  readonly flags?: RiskFlags;
   readonly approval?: { readonly group: string; readonly separation_of_duties: boolean };
   /** For a deny: a reason code a person can act on, and a sentence. */
   readonly reason?: ReasonCode;
@@ -90,6 +92,7 @@ export function evaluate(
     toolVersion: tool.declaration.version,
     costMicroUsd: tool.declaration.cost.per_call_micro_usd,
     risk,
+    flags,
   };
   if (version.engine === undefined) {
     return version.version === 0

@@ -5,7 +5,7 @@ import {
   type MessagingLogger,
   type WatchTiming,
 } from '@warden/messaging';
-import { checkPolicyFiles, compilePolicyEngine, type PolicyEngine } from '@warden/policy';
+import { compilePolicyEngine, loadPolicyFiles, type PolicyEngine } from '@warden/policy';
 import type { PolicyStore } from './policy-store.js';
 import { HEAD_KEY, PolicyHead, type StoredPolicyVersion } from './stored-policy.js';
 
@@ -161,16 +161,17 @@ export class PolicyCatalog {
 
   private compile(stored: StoredPolicyVersion): LoadedVersion {
     const { version } = stored;
-    const checked = checkPolicyFiles(stored.schema, stored.files);
-    const compiled = checked.ok
+    // Split only: compiling validates the set (it was validated at publish as well).
+    const loaded = loadPolicyFiles(stored.files);
+    const compiled = loaded.ok
       ? compilePolicyEngine(
           `${this.env}:v${version}:${stored.content_hash.slice(0, 16)}`,
           stored.schema,
-          checked.policies,
+          loaded.policies,
         )
       : undefined;
     if (compiled?.ok === true) return { version, engine: compiled.engine };
-    const errors = compiled?.ok === false ? compiled.errors : checked.errors;
+    const errors = compiled?.ok === false ? compiled.errors : loaded.errors;
     const error = `policy version ${version} does not load: ${errors.map((e) => e.message).join('; ')}`;
     this.logger.error({ version, errors }, 'policy version does not load: every intent is denied');
     return { version, error };
