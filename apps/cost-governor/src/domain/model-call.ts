@@ -1,7 +1,7 @@
 import { costOfModelCall } from './money.js';
 import { newAccount, remainingOf, reserve, settle, type AccountLimit } from './ledger/index.js';
 import { routeModel, type RouteDecision, type RoutingTable } from './routing/index.js';
-import type { RunDecision } from './run-budget.js';
+import type { RunDecision, Settlement } from './run-budget.js';
 import type { RunRecord } from './step-cap.js';
 
 /** A model call routed for a run, kept until its usage is reported (one per call in flight). */
@@ -92,14 +92,7 @@ export function routeAndReserve(
 }
 
 /** What reporting a model call's usage booked. */
-export type UsageOutcome =
-  | {
-      readonly kind: 'settled';
-      readonly costMicroUsd: number;
-      readonly releasedMicroUsd: number;
-      readonly runCostMicroUsd: number;
-    }
-  | { readonly kind: 'unknown_call' };
+export type UsageOutcome = Settlement | { readonly kind: 'unknown_call' };
 
 /**
  * Books a model call's actual cost from its token usage at the price of the model it used, and

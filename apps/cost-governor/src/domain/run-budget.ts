@@ -1,3 +1,4 @@
+import type { DataOf } from '@warden/contracts';
 import {
   accountLimitOf,
   effectiveLimits,
@@ -171,14 +172,25 @@ export function limitRunBudget(
 }
 
 /** What settling an intent booked. */
-export type SettleOutcome =
-  | {
-      readonly kind: 'settled';
-      readonly costMicroUsd: number;
-      readonly releasedMicroUsd: number;
-      readonly runCostMicroUsd: number;
-    }
-  | { readonly kind: 'not_reserved' };
+export type SettleOutcome = Settlement | { readonly kind: 'not_reserved' };
+
+/** A cost booked against a run (a tool call's or a model call's): what `budget.settled` says. */
+export interface Settlement {
+  readonly kind: 'settled';
+  readonly costMicroUsd: number;
+  readonly releasedMicroUsd: number;
+  readonly runCostMicroUsd: number;
+}
+
+/** The `budget.settled` data of a settlement, with the run's steps when known. */
+export function settledData(settlement: Settlement, runSteps?: number): DataOf<'budget.settled'> {
+  return {
+    cost_micro_usd: settlement.costMicroUsd,
+    released_micro_usd: settlement.releasedMicroUsd,
+    run_cost_micro_usd: settlement.runCostMicroUsd,
+    ...(runSteps === undefined ? {} : { run_steps: runSteps }),
+  };
+}
 
 /**
  * Books the actual cost of an executed (or failed) intent and frees the rest of its reservation;

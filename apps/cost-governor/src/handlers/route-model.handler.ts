@@ -10,6 +10,7 @@ import {
   type UsageOutcome,
 } from '../domain/model-call.js';
 import { formatUsd } from '../domain/money.js';
+import { settledData } from '../domain/run-budget.js';
 import { RunStore } from '../infra/run-store.js';
 import { ROUTING_TABLE, type RoutingTable } from '../routing-table.provider.js';
 
@@ -116,11 +117,7 @@ export class RouteModelHandler {
         type: 'budget.settled',
         cause: event,
         producer: ctx.producer,
-        data: {
-          cost_micro_usd: outcome.costMicroUsd,
-          released_micro_usd: outcome.releasedMicroUsd,
-          run_cost_micro_usd: outcome.runCostMicroUsd,
-        },
+        data: settledData(outcome),
       }),
     );
     return Outcome.processed;

@@ -3,7 +3,7 @@ import { buildEvent, type Envelope } from '@warden/contracts';
 import { OnEvent, Outcome, type EventContext } from '@warden/messaging';
 import { SERVICE_LOGGER } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
-import { settleIntent, type SettleOutcome } from '../domain/run-budget.js';
+import { settledData, settleIntent, type SettleOutcome } from '../domain/run-budget.js';
 import { RunStore } from '../infra/run-store.js';
 
 /**
@@ -49,12 +49,7 @@ export class SettleIntentHandler {
         type: 'budget.settled',
         cause: event,
         producer: ctx.producer,
-        data: {
-          cost_micro_usd: outcome.costMicroUsd,
-          released_micro_usd: outcome.releasedMicroUsd,
-          run_cost_micro_usd: outcome.runCostMicroUsd,
-          run_steps: runSteps,
-        },
+        data: settledData(outcome, runSteps),
       }),
     );
     this.logger.debug(
