@@ -2,6 +2,29 @@
 -- (SHOW CREATE on chDB). Not a migration and never executed. Do not edit: add a numbered
 -- migration, then run WARDEN_UPDATE_SCHEMA=1 npx vitest run --project event-store conformance
 
+CREATE VIEW default.agent_daily_spend
+(
+    `env` LowCardinality(String),
+    `agent_id` LowCardinality(String),
+    `day` Date,
+    `cost_micro_usd` Int64,
+    `settled_calls` UInt64,
+    `runs` UInt64
+)
+AS SELECT
+    e.env AS env,
+    e.agent_id AS agent_id,
+    toDate(e.occurred_at) AS day,
+    sum(e.cost_micro_usd) AS cost_micro_usd,
+    count() AS settled_calls,
+    uniqExact(e.run_id) AS runs
+FROM default.events AS e
+WHERE e.type = 'budget.settled'
+GROUP BY
+    e.env,
+    e.agent_id,
+    day;
+
 CREATE VIEW default.approvals
 (
     `env` LowCardinality(String),
@@ -102,6 +125,28 @@ ORDER BY (env, run_id, occurred_at, stream_seq)
 TTL toDateTime(occurred_at) + toIntervalDay(400)
 SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 1, index_granularity = 8192;
 
+CREATE VIEW default.halted_runs_by_reason
+(
+    `env` LowCardinality(String),
+    `workflow` String,
+    `day` Date,
+    `reason` String,
+    `runs` UInt64
+)
+AS SELECT
+    r.env AS env,
+    r.workflow AS workflow,
+    r.day AS day,
+    r.halt_reason AS reason,
+    count() AS runs
+FROM default.run_costs AS r
+WHERE r.status = 'halted'
+GROUP BY
+    r.env,
+    r.workflow,
+    r.day,
+    r.halt_reason;
+
 CREATE VIEW default.policy_changes
 (
     `env` LowCardinality(String),
@@ -126,6 +171,36 @@ AS SELECT
     e.data AS data
 FROM default.events AS e
 WHERE e.type = 'policy.published';
+
+CREATE VIEW default.run_costs
+(
+    `env` LowCardinality(String),
+    `run_id` String,
+    `agent_id` String,
+    `workflow` String,
+    `day` Date,
+    `status` String,
+    `halt_reason` String,
+    `steps` UInt64,
+    `settled_calls` UInt64,
+    `cost_micro_usd` Int64
+)
+AS SELECT
+    e.env AS env,
+    e.run_id AS run_id,
+    anyIf(e.agent_id, e.agent_id != '') AS agent_id,
+    if(countIf(e.workflow != '') > 0, anyIf(e.workflow, e.workflow != ''), anyIf(JSONExtractString(e.data, 'workflow'), e.type = 'run.started')) AS workflow,
+    toDate(coalesce(minOrNullIf(e.occurred_at, e.type = 'run.started'), min(e.occurred_at))) AS day,
+    multiIf(countIf(e.type = 'run.halted') > 0, 'halted', countIf(e.type = 'run.ended') > 0, if(argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended') = '', 'ended', argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended')), 'active') AS status,
+    argMaxIf(e.reason, (e.occurred_at, e.stream_seq), e.type = 'run.halted') AS halt_reason,
+    uniqExactIf(e.intent_id, e.type = 'budget.reserved') AS steps,
+    countIf(e.type = 'budget.settled') AS settled_calls,
+    sumIf(e.cost_micro_usd, e.type = 'budget.settled') AS cost_micro_usd
+FROM default.events AS e
+WHERE e.run_id != ''
+GROUP BY
+    e.env,
+    e.run_id;
 
 CREATE VIEW default.runs
 (
@@ -240,3 +315,27 @@ GROUP BY
     e.env,
     e.run_id,
     e.intent_id;
+
+CREATE VIEW default.workflow_daily_costs
+(
+    `env` LowCardinality(String),
+    `workflow` String,
+    `day` Date,
+    `runs` UInt64,
+    `succeeded_runs` UInt64,
+    `cost_micro_usd` Int64,
+    `cost_per_successful_run_micro_usd` Nullable(Int64)
+)
+AS SELECT
+    r.env AS env,
+    r.workflow AS workflow,
+    r.day AS day,
+    count() AS runs,
+    countIf(r.status = 'succeeded') AS succeeded_runs,
+    sum(r.cost_micro_usd) AS cost_micro_usd,
+    if(countIf(r.status = 'succeeded') = 0, NULL, intDivOrZero(sum(r.cost_micro_usd), countIf(r.status = 'succeeded'))) AS cost_per_successful_run_micro_usd
+FROM default.run_costs AS r
+GROUP BY
+    r.env,
+    r.workflow,
+    r.day;

@@ -85,7 +85,7 @@ describe('policy decision: tools, policy versions, approvals', () => {
       seedBuiltins: false,
       serviceEnv: (service): Record<string, string> =>
         service === 'policy-decision'
-          ? { POLICY_APPROVAL_TTL_SECONDS: '10', POLICY_APPROVAL_SWEEP_MS: '250' }
+          ? { POLICY_APPROVAL_TTL_SECONDS: '25', POLICY_APPROVAL_SWEEP_MS: '250' }
           : {},
     });
     tokens.admin = await humanWithToken(nc, env, 'ops-admin', ['admin']);
@@ -294,8 +294,8 @@ describe('policy decision: tools, policy versions, approvals', () => {
     expect(reserved.data).toMatchObject({ tool: 'zendesk.bulk_close', reserved_micro_usd: 1000 });
     expect(await bulk.outcome).toMatchObject({ status: 'failed', reason: 'unknown_tool' });
 
-    // Nobody answers the other one: it expires (TTL 10 s here), the intent is denied, and a late
-    // approval is refused.
+    // Nobody answers the other one: it expires (TTL 25 s here, so that the CLI calls above fit in
+    // it on a loaded machine), the intent is denied, and a late approval is refused.
     const expired = await other.outcome;
     expect(expired).toBeInstanceOf(DeniedError);
     expect(expired).toMatchObject({ stage: 'approval', reason: 'approval_expired' });

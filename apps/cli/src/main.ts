@@ -4,10 +4,13 @@ import { Command, CommanderError } from 'commander';
 import { agentsCommand } from './commands/agents.command.js';
 import { approvalsCommand } from './commands/approvals.command.js';
 import { auditCommand } from './commands/audit.command.js';
+import { budgetsCommand } from './commands/budgets.command.js';
+import { costsCommand } from './commands/costs.command.js';
 import { demoCommand } from './commands/demo.command.js';
 import { humansCommand } from './commands/humans.command.js';
 import { keysCommand } from './commands/keys.command.js';
 import { natsCommand } from './commands/nats.command.js';
+import { pauseCommand, pausedCommand, resumeCommand } from './commands/pause.command.js';
 import { policiesCommand } from './commands/policies.command.js';
 import { loginCommand, logoutCommand } from './commands/login.command.js';
 import { revokeCommand } from './commands/revoke.command.js';
@@ -25,6 +28,7 @@ const program = new Command('warden')
   .exitOverride()
   .addCommand(upCommand())
   .addCommand(auditCommand())
+  .addCommand(costsCommand())
   .addCommand(demoCommand())
   .addCommand(serveCommand())
   .addCommand(loginCommand())
@@ -36,6 +40,10 @@ const program = new Command('warden')
   .addCommand(toolsCommand())
   .addCommand(policiesCommand())
   .addCommand(approvalsCommand())
+  .addCommand(budgetsCommand())
+  .addCommand(pauseCommand())
+  .addCommand(resumeCommand())
+  .addCommand(pausedCommand())
   .addCommand(natsCommand());
 
 try {

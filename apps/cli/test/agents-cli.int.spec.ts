@@ -6,7 +6,7 @@ import { connectNats } from '@warden/messaging';
 import { makeTempDir, removeTempDir, startNats, uniqueEnv, type TestNats } from '@warden/testing';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { agentsCommand, parseUsdToMicros } from '../src/commands/agents.command.js';
+import { agentsCommand } from '../src/commands/agents.command.js';
 import { humansCommand } from '../src/commands/humans.command.js';
 import { loginCommand, logoutCommand } from '../src/commands/login.command.js';
 import { revokeCommand } from '../src/commands/revoke.command.js';
@@ -223,18 +223,6 @@ describe('warden agents register', () => {
     await expect(warden('agents', 'register', '--help')).rejects.toMatchObject({ exitCode: 0 });
     expect(stdout).toContain('Examples:');
     expect(stdout).toContain('--default-budget-usd');
-  });
-});
-
-describe('parseUsdToMicros', () => {
-  it('converts on the digits, with no float rounding', () => {
-    expect(parseUsdToMicros('2.50')).toBe(2_500_000);
-    expect(parseUsdToMicros('0.000001')).toBe(1);
-    expect(parseUsdToMicros('0.29')).toBe(290_000);
-    expect(parseUsdToMicros('12')).toBe(12_000_000);
-    for (const bad of ['-1', '1.1234567', '1e3', '', 'abc', '1.']) {
-      expect(() => parseUsdToMicros(bad)).toThrow();
-    }
   });
 });
 

@@ -1,6 +1,6 @@
+import { parseUsd } from '@warden/contracts';
 import { baseEnv, eventConsumerEnv, withExample } from '@warden/service';
 import { z } from 'zod';
-import { parseUsd } from './domain/money.js';
 
 /** The cost governor's environment. */
 export const CostGovernorConfig = z.object({
@@ -41,6 +41,30 @@ export const CostGovernorConfig = z.object({
     z.coerce.number().int().min(0).max(10_000),
     '50',
   ).default(0),
+  /**
+   * Where a day begins for daily budgets, in minutes east of UTC (0: UTC midnight; 60: midnight
+   * at UTC+01:00). A fixed offset, so every day is 24 hours long.
+   */
+  GOVERNOR_DAY_OFFSET_MINUTES: withExample(
+    z.coerce
+      .number()
+      .int()
+      .min(-14 * 60)
+      .max(14 * 60),
+    '0',
+  ).default(0),
+  /**
+   * A reservation still open this long after it was made (its executor was lost) is booked at its
+   * reserved price (`budget.settled{reconciled}`), not held forever. Longer than any tool call.
+   */
+  GOVERNOR_RECONCILE_AFTER_MS: withExample(
+    z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(7 * 24 * 3_600_000),
+    '600000',
+  ).default(600_000),
   /**
    * Model routing: a YAML or JSON file with the price table and the task classes (see the
    * built-in default in src/domain/routing/default-routing.ts for the shape). Unset: that default.

@@ -1,35 +1,14 @@
-import { jetstreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { buildEvent, subjectOf, subjects, type Envelope } from '@warden/contracts';
-import {
-  connectNats,
-  durableName,
-  EventPublisher,
-  kvBucketName,
-  removeEnv,
-} from '@warden/messaging';
-import type { RunningService } from '@warden/service';
-import {
-  eventsOfType,
-  proposedEvent,
-  startNats,
-  TEST_PRODUCER,
-  uniqueEnv,
-  waitFor,
-  type TestNats,
-} from '@warden/testing';
+import { buildEvent, subjectOf, type Envelope } from '@warden/contracts';
+import { eventsOfType, proposedEvent, TEST_PRODUCER, waitFor } from '@warden/testing';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../src/domain/step-cap.js';
-import { service } from '../src/service.js';
+import { GovernorHarness } from './governor-harness.js';
 
-let nats: TestNats;
-let nc: NatsConnection;
-let publisher: EventPublisher;
-let runs: KV;
-const running: RunningService[] = [];
-const env = uniqueEnv('governor');
+const harness = new GovernorHarness();
+const { env } = harness;
+
+beforeAll(() => harness.start());
+afterAll(() => harness.stop());
 
 /** The data of a `policy.decided` for the no-op tool. */
 function decision(effect: 'allow' | 'deny') {
@@ -45,129 +24,22 @@ function decision(effect: 'allow' | 'deny') {
   };
 }
 
-let decidedCount = 0;
+const decided = (run: string, effect: 'allow' | 'deny' = 'allow', costMicroUsd?: number) =>
+  harness.decided({ run, effect, ...(costMicroUsd === undefined ? {} : { costMicroUsd }) });
 
-function decided(
-  run: string,
-  effect: 'allow' | 'deny' = 'allow',
-  costMicroUsd?: number,
-): Envelope<'policy.decided'> {
-  const args = { n: (decidedCount += 1) };
-  const proposed = proposedEvent(env, { run, agent: 'gov-agent', tool: 'noop', args });
-  return buildEvent({
-    type: 'policy.decided',
-    cause: proposed,
-    producer: TEST_PRODUCER,
-    data: {
-      ...decision(effect),
-      // Distinct args per intent: the same call repeated is halted as a loop (its own test).
-      args,
-      ...(costMicroUsd === undefined ? {} : { cost_micro_usd: costMicroUsd }),
-    },
+const startRun = async (run: string, maxSteps: number, budgetMicroUsd?: number) => {
+  await harness.startRun(run, {
+    max_steps: maxSteps,
+    ...(budgetMicroUsd === undefined ? {} : { budget_micro_usd: budgetMicroUsd }),
   });
-}
-
-function runStarted(
-  run: string,
-  maxSteps: number,
-  budgetMicroUsd?: number,
-): Envelope<'run.started'> {
-  return buildEvent({
-    type: 'run.started',
-    env,
-    eventId: ulid(),
-    runId: run,
-    agentId: 'gov-agent',
-    producer: TEST_PRODUCER,
-    data: {
-      limits: {
-        max_steps: maxSteps,
-        ...(budgetMicroUsd === undefined ? {} : { budget_micro_usd: budgetMicroUsd }),
-      },
-    },
-  });
-}
-
-/** The executor's `intent.resolved{executed}` for an intent. */
-function executed(intent: Envelope<'policy.decided'>): Envelope<'intent.resolved'> {
-  return buildEvent({
-    type: 'intent.resolved',
-    cause: intent,
-    producer: TEST_PRODUCER,
-    data: { status: 'executed', stage: 'executor', tool: 'noop', output: {} },
-  });
-}
-
-async function startReplica(): Promise<void> {
-  running.push(
-    await service.start(
-      service.config({
-        WARDEN_ENV: env,
-        NATS_URL: nats.url,
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'warn',
-        GOVERNOR_MAX_STEPS: '1000',
-      }),
-    ),
-  );
-}
-
-async function record(run: string): Promise<RunRecord | undefined> {
-  return (await runs.get(run))?.json<RunRecord>();
-}
-
-/** `run.started`, once the governor has written it (it travels on its own durable). */
-async function startRun(run: string, maxSteps: number, budgetMicroUsd?: number): Promise<void> {
-  await publisher.publish(runStarted(run, maxSteps, budgetMicroUsd));
-  await waitFor(async () => (await record(run))?.started_at !== undefined);
-}
-
-/** Every output of the governor for these intents, once there are at least `count`. */
-async function outputsFor(intents: Envelope[], count: number) {
-  const ids = new Set(intents.map((intent) => intent.intent_id));
-  return waitFor(
-    async () => {
-      const outputs = [
-        ...(await eventsOfType(nc, env, 'budget.reserved')),
-        ...(await eventsOfType(nc, env, 'intent.resolved')),
-      ].filter((event) => ids.has(event.intent_id));
-      return outputs.length >= count ? outputs : undefined;
-    },
-    { timeoutMs: 20_000 },
-  );
-}
-
-/** Resolves once the governor has acked every `policy.decided` up to stream sequence `seq`. */
-async function decisionsHandledThrough(seq: number): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  const durable = durableName('cost-governor', 'policy.decided');
-  await waitFor(async () => {
-    const info = await jsm.consumers.info(subjects.streamName(env), durable);
-    return info.ack_floor.stream_seq >= seq && info.num_ack_pending === 0;
-  });
-}
-
-beforeAll(async () => {
-  nats = await startNats();
-  nc = await connectNats({ servers: nats.url, name: 'governor-test' });
-  await startReplica();
-  publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
-  runs = await new Kvm(nc).open(kvBucketName(env, 'runs'));
-});
-
-afterAll(async () => {
-  await Promise.all(running.map((replica) => replica.stop()));
-  await removeEnv(nc, env);
-  await nc.close();
-  await nats.stop();
-});
+};
 
 describe('cost-governor', () => {
   it('reserves steps up to the run’s own cap, then denies with step_cap', async () => {
     await startRun('run-cap', 3);
     const intents = Array.from({ length: 4 }, () => decided('run-cap'));
-    for (const intent of intents) await publisher.publish(intent);
-    const outputs = await outputsFor(intents, 4);
+    for (const intent of intents) await harness.publisher.publish(intent);
+    const outputs = await harness.outputsFor(intents, 4);
     const reserved = outputs.filter((event) => event.type === 'budget.reserved');
     const denied = outputs.filter((event) => event.type === 'intent.resolved');
     expect(reserved).toHaveLength(3);
@@ -181,7 +53,7 @@ describe('cost-governor', () => {
     expect(reserved.map((event) => event.data)).toContainEqual(
       expect.objectContaining({ tool: 'noop', step: 1, run_steps: 3, max_steps: 3 }),
     );
-    expect(await record('run-cap')).toMatchObject({
+    expect(await harness.record('run-cap')).toMatchObject({
       max_steps: 3,
       agent_id: 'gov-agent',
       counted: expect.arrayContaining(reserved.map((event) => event.intent_id)) as unknown,
@@ -191,15 +63,15 @@ describe('cost-governor', () => {
   it('handles a decision delivered twice as the first time: counted once, same answer', async () => {
     await startRun('run-redeliver', 2);
     const intents = Array.from({ length: 3 }, () => decided('run-redeliver'));
-    await publisher.publishMany(intents);
-    const first = await outputsFor(intents, 3);
-    const before = await record('run-redeliver');
+    await harness.publisher.publishMany(intents);
+    const first = await harness.outputsFor(intents, 3);
+    const before = await harness.record('run-redeliver');
     expect(before?.counted).toHaveLength(2);
 
     // A redelivery the stream cannot dedupe: the same events under other Nats-Msg-Ids.
     let lastSeq = 0;
     for (const intent of intents) {
-      const again = await publisher.publishRaw(
+      const again = await harness.publisher.publishRaw(
         subjectOf(intent),
         JSON.stringify(intent),
         `${intent.event_id}-again`,
@@ -207,11 +79,11 @@ describe('cost-governor', () => {
       expect(again.duplicate).toBe(false);
       lastSeq = Math.max(lastSeq, again.seq);
     }
-    await decisionsHandledThrough(lastSeq);
+    await harness.decisionsHandledThrough(lastSeq);
 
-    expect(await record('run-redeliver')).toEqual(before);
+    expect(await harness.record('run-redeliver')).toEqual(before);
     // The answers were published again with the same derived ids, and JetStream dropped them.
-    const after = await outputsFor(intents, 3);
+    const after = await harness.outputsFor(intents, 3);
     const summary = (events: Envelope[]) =>
       events.map((event) => `${event.intent_id ?? ''} ${event.type}`).sort();
     expect(summary(after)).toEqual(summary(first));
@@ -220,9 +92,9 @@ describe('cost-governor', () => {
   it('ignores a denied decision', async () => {
     const intent = decided('run-deny', 'deny');
     const marker = decided('run-deny');
-    await publisher.publish(intent);
-    await publisher.publish(marker);
-    const outputs = await outputsFor([intent, marker], 1);
+    await harness.publisher.publish(intent);
+    await harness.publisher.publish(marker);
+    const outputs = await harness.outputsFor([intent, marker], 1);
     expect(outputs.map((event) => event.intent_id)).toEqual([marker.intent_id]);
   });
 
@@ -236,8 +108,8 @@ describe('cost-governor', () => {
       producer: TEST_PRODUCER,
       data: decision('allow'),
     });
-    await publisher.publish(intent);
-    const [resolved] = await outputsFor([intent], 1);
+    await harness.publisher.publish(intent);
+    const [resolved] = await harness.outputsFor([intent], 1);
     expect(resolved).toMatchObject({
       type: 'intent.resolved',
       data: { status: 'denied', stage: 'budget', reason: 'no_run' },
@@ -245,11 +117,11 @@ describe('cost-governor', () => {
   });
 
   it('two replicas count every intent exactly once', async () => {
-    await startReplica();
+    await harness.startReplica();
     const runIds = Array.from({ length: 5 }, (_, i) => `run-replicas-${i}`);
     const intents = Array.from({ length: 100 }, (_, i) => decided(runIds[i % 5] ?? 'run-x'));
-    await publisher.publishMany(intents);
-    const outputs = await outputsFor(intents, 100);
+    await harness.publisher.publishMany(intents);
+    const outputs = await harness.outputsFor(intents, 100);
     expect(outputs).toHaveLength(100);
     expect(outputs.every((event) => event.type === 'budget.reserved')).toBe(true);
     expect(new Set(outputs.map((event) => event.intent_id)).size).toBe(100);
@@ -259,7 +131,7 @@ describe('cost-governor', () => {
         .map((event) => (event.data as { run_steps: number }).run_steps)
         .sort((a, b) => a - b);
       expect(steps).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-      const stored = await record(run);
+      const stored = await harness.record(run);
       expect(stored?.max_steps).toBe(1000);
       expect([...(stored?.counted ?? [])].sort()).toEqual(
         mine.map((event) => event.intent_id).sort(),
@@ -268,13 +140,13 @@ describe('cost-governor', () => {
   });
 
   it('reserves exactly the run budget across two replicas: 37 of 200 concurrent intents', async () => {
-    expect(running.length).toBeGreaterThanOrEqual(2);
+    expect(harness.running.length).toBeGreaterThanOrEqual(2);
     const run = 'run-budget-37';
     const cost = 13_337;
     await startRun(run, 1000, 37 * cost);
     const intents = Array.from({ length: 200 }, () => decided(run, 'allow', cost));
-    await publisher.publishMany(intents);
-    const outputs = await outputsFor(intents, 200);
+    await harness.publisher.publishMany(intents);
+    const outputs = await harness.outputsFor(intents, 200);
     const reserved = outputs.filter((event) => event.type === 'budget.reserved');
     const denied = outputs.filter((event) => event.type === 'intent.resolved');
     expect(new Set(outputs.map((event) => event.intent_id)).size).toBe(200);
@@ -283,7 +155,7 @@ describe('cost-governor', () => {
     expect(
       denied.every((event) => (event.data as { reason?: string }).reason === 'run_budget'),
     ).toBe(true);
-    const stored = await record(run);
+    const stored = await harness.record(run);
     const held = Object.values(stored?.budget?.open ?? {}).reduce((sum, r) => sum + r.micro_usd, 0);
     expect(held).toBe(37 * cost);
     expect(stored?.counted).toHaveLength(37);
@@ -292,11 +164,11 @@ describe('cost-governor', () => {
     const settledIntents = intents
       .filter((intent) => reserved.some((event) => event.intent_id === intent.intent_id))
       .slice(0, 5);
-    await publisher.publishMany(settledIntents.map(executed));
-    await publisher.publishMany(settledIntents.map(executed)); // a redelivered copy changes nothing
+    await harness.publisher.publishMany(settledIntents.map((intent) => harness.executed(intent)));
+    await harness.publisher.publishMany(settledIntents.map((intent) => harness.executed(intent))); // a redelivered copy changes nothing
     const settled = await waitFor(async () => {
       const ids = new Set(settledIntents.map((intent) => intent.intent_id));
-      const mine = (await eventsOfType(nc, env, 'budget.settled')).filter((e) =>
+      const mine = (await eventsOfType(harness.nc, env, 'budget.settled')).filter((e) =>
         ids.has(e.intent_id),
       );
       return mine.length >= 5 ? mine : undefined;
@@ -306,13 +178,13 @@ describe('cost-governor', () => {
       .map((event) => (event.data as { run_cost_micro_usd: number }).run_cost_micro_usd)
       .sort((a, b) => a - b);
     expect(totals).toEqual([1, 2, 3, 4, 5].map((n) => n * cost));
-    const after = await record(run);
+    const after = await harness.record(run);
     expect(after?.budget?.booked.micro_usd).toBe(5 * cost);
   });
 
   it("takes a run's declared budget as its limit when none is configured", async () => {
     await startRun('run-declared-low', 10, 100);
-    expect((await record('run-declared-low'))?.budget?.limit).toEqual({ micro_usd: 100 });
+    expect((await harness.record('run-declared-low'))?.budget?.limit).toEqual({ micro_usd: 100 });
   });
 
   it('goes on from a human approval: the granted args and price are reserved', async () => {
@@ -336,8 +208,8 @@ describe('cost-governor', () => {
         cost_micro_usd: 1_200,
       },
     });
-    await publisher.publish(granted);
-    const [reserved] = await outputsFor([waiting], 1);
+    await harness.publisher.publish(granted);
+    const [reserved] = await harness.outputsFor([waiting], 1);
     expect(reserved).toMatchObject({
       type: 'budget.reserved',
       causation_id: granted.event_id,
@@ -363,12 +235,12 @@ describe('cost-governor', () => {
     };
     const calls = [same(), same(), same(), same()];
     for (const intent of calls) {
-      await publisher.publish(intent);
-      await outputsFor([intent], 1);
+      await harness.publisher.publish(intent);
+      await harness.outputsFor([intent], 1);
     }
     const later = decided(run);
-    await publisher.publish(later);
-    const outputs = await outputsFor([...calls, later], 5);
+    await harness.publisher.publish(later);
+    const outputs = await harness.outputsFor([...calls, later], 5);
     const byIntent = (intent: Envelope) => outputs.find((e) => e.intent_id === intent.intent_id);
     expect(calls.slice(0, 3).map((intent) => byIntent(intent)?.type)).toEqual([
       'budget.reserved',
@@ -380,7 +252,9 @@ describe('cost-governor', () => {
       reason: 'loop',
     });
     expect(byIntent(later)?.data).toMatchObject({ status: 'denied', reason: 'loop' });
-    const halted = (await eventsOfType(nc, env, 'run.halted')).filter((e) => e.run_id === run);
+    const halted = (await eventsOfType(harness.nc, env, 'run.halted')).filter(
+      (e) => e.run_id === run,
+    );
     expect(halted).toHaveLength(1);
     expect(halted[0]?.data).toMatchObject({ reason: 'loop' });
   });
@@ -403,10 +277,10 @@ describe('cost-governor', () => {
     };
     const extraction = request('extraction', 2_000);
     const planning = request('planning', 2_000);
-    await publisher.publishMany([extraction, planning]);
+    await harness.publisher.publishMany([extraction, planning]);
     const routed = await waitFor(async () => {
       const ids = new Set([extraction.intent_id, planning.intent_id]);
-      const mine = (await eventsOfType(nc, env, 'model.routed')).filter((e) =>
+      const mine = (await eventsOfType(harness.nc, env, 'model.routed')).filter((e) =>
         ids.has(e.intent_id),
       );
       return mine.length === 2 ? mine : undefined;
@@ -427,9 +301,9 @@ describe('cost-governor', () => {
         latency_ms: 900,
       },
     });
-    await publisher.publish(usage);
+    await harness.publisher.publish(usage);
     const settled = await waitFor(async () =>
-      (await eventsOfType(nc, env, 'budget.settled')).find(
+      (await eventsOfType(harness.nc, env, 'budget.settled')).find(
         (e) => e.causation_id === usage.event_id,
       ),
     );

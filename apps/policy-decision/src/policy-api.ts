@@ -2,7 +2,7 @@ import { POLICY_API, type PolicyApiOp } from '@warden/contracts';
 import type { ApiServer } from '@warden/messaging';
 import type { z } from 'zod';
 import type { ApprovalDesk } from './approvals/approval-desk.js';
-import type { HumanAuthorizer, HumanCaller } from './humans/human-authorizer.js';
+import type { HumanAuthorizer, HumanCaller } from '@warden/service';
 import type { PolicyRegistry } from './policies/policy-registry.js';
 import type { ToolRegistry } from './tools/tool-registry.js';
 

@@ -7,6 +7,7 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ApiServer, type EventPublisher } from '@warden/messaging';
 import {
+  IntrospectingHumanAuthorizer,
   NATS_CONNECTION,
   ReadinessRegistry,
   SERVICE_CONFIG,
@@ -16,7 +17,6 @@ import type { Logger } from '@warden/telemetry';
 import { ApprovalBook, ApprovalDesk, ApprovalSweeper } from './approvals/index.js';
 import type { PolicyDecisionConfig } from './config.js';
 import { DECISION_PUBLISHER } from './decision-publisher.js';
-import { IntrospectingHumanAuthorizer } from './humans/human-authorizer.js';
 import { PolicyCatalog } from './policies/policy-catalog.js';
 import { PolicyRegistry } from './policies/policy-registry.js';
 import { PolicyStore } from './policies/policy-store.js';

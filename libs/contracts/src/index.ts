@@ -9,6 +9,8 @@ export * from './api/audit.js';
 export * from './api/reply.js';
 export * from './api/identity.js';
 export * from './api/policy.js';
+export * from './api/governor.js';
 export * from './builtin-tools.js';
 export * from './digest.js';
 export * from './headers.js';
+export * from './money.js';

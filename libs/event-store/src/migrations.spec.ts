@@ -37,6 +37,7 @@ describe('the migrations in deploy/clickhouse', () => {
     expect(migrations.map((m) => [m.version, m.id])).toEqual([
       [1, '0001_events'],
       [2, '0002_views'],
+      [3, '0003_cost_views'],
     ]);
     expect(migrations[0]?.statements).toHaveLength(1);
     expect(migrations[0]?.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS events/);
@@ -46,6 +47,12 @@ describe('the migrations in deploy/clickhouse', () => {
       'approvals',
       'policy_changes',
       'cost_daily',
+    ]);
+    expect(migrations[2]?.statements.map((s) => /VIEW (\w+)/.exec(s)?.[1])).toEqual([
+      'run_costs',
+      'workflow_daily_costs',
+      'agent_daily_spend',
+      'halted_runs_by_reason',
     ]);
   });
 

@@ -25,7 +25,7 @@ export interface Target {
   cleanup(): Promise<void>;
 }
 
-const MIGRATION_IDS = ['0001_events', '0002_views'];
+const MIGRATION_IDS = ['0001_events', '0002_views', '0003_cost_views'];
 
 let sequence = 0;
 /** A unique env per test, so tests never see each other's rows (and can run against a shared server). */
@@ -86,6 +86,10 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
             'approvals',
             'policy_changes',
             'cost_daily',
+            'run_costs',
+            'workflow_daily_costs',
+            'agent_daily_spend',
+            'halted_runs_by_reason',
           ]),
         );
       });
@@ -98,6 +102,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
         expect(ledger.rows).toEqual([
           { version: 1, name: '0001_events', checksum_length: '64' },
           { version: 2, name: '0002_views', checksum_length: '64' },
+          { version: 3, name: '0003_cost_views', checksum_length: '64' },
         ]);
       });
 

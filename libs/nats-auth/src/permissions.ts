@@ -147,6 +147,16 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
       'intent.resolved',
       'model.requested',
       'model.usage',
+      // Reservations come back when due, to be reconciled if they never settled.
+      'budget.reserved',
+      // The controls, projected from the log.
+      'budget.configured',
+      'agent.paused',
+      'agent.unpaused',
+      'workflow.paused',
+      'workflow.resumed',
+      'breaker.opened',
+      'breaker.closed',
     ),
     publishes: [
       'budget.reserved',
@@ -155,6 +165,8 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
       'budget.configured',
       'intent.resolved',
       'run.halted',
+      'agent.paused',
+      'agent.unpaused',
       'workflow.paused',
       'workflow.resumed',
       'event.dead_lettered',
@@ -162,6 +174,8 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
     api: 'cost',
     kvOwn: ['runs', 'budgets', 'rate_limits'],
     kvRead: ['agents'],
+    // Admin ops carry a human token, which only the broker can verify.
+    calls: ['identity.human-introspect'],
   },
   'tool-executor': {
     consumes: consumes('tool-executor', 'budget.reserved'),

@@ -7,6 +7,11 @@
 import 'reflect-metadata';
 
 export { parseConfig } from './config.js';
+export {
+  type HumanAuthorizer,
+  type HumanCaller,
+  IntrospectingHumanAuthorizer,
+} from './human-authorizer.js';
 export { provisionedPublisherProvider } from './provisioned-publisher.js';
 export { serviceConnectOptions } from './nats-connect-options.js';
 export {

@@ -13,6 +13,8 @@ export interface GovernorResult {
   perSecond: Record<string, number>;
   /** How many of the intents were reserved (the rest denied `run_budget`): the budget held. */
   reserved: Record<string, number>;
+  /** Replicas → share of compare-and-set rounds on run records lost to another replica. */
+  conflictRate: Record<string, number>;
 }
 
 /**
@@ -27,16 +29,22 @@ export async function measureGovernor(
   intents: number,
   runs = 20,
 ): Promise<GovernorResult> {
-  const result: GovernorResult = { intents, runs, perSecond: {}, reserved: {} };
+  const result: GovernorResult = { intents, runs, perSecond: {}, reserved: {}, conflictRate: {} };
   for (const replicas of [1, 2]) {
     const env = `${envPrefix}-${replicas}`;
     const processes = await Promise.all(
       Array.from({ length: replicas }, () =>
-        startApp('cost-governor', {
-          WARDEN_ENV: env,
-          NATS_URL: natsUrl,
-          GOVERNOR_MAX_STEPS: '10000',
-        }),
+        startApp(
+          'cost-governor',
+          {
+            WARDEN_ENV: env,
+            NATS_URL: natsUrl,
+            GOVERNOR_MAX_STEPS: '10000',
+            // Its shutdown line counts the compare-and-set rounds (info).
+            LOG_LEVEL: 'info',
+          },
+          { logs: true },
+        ),
       ),
     );
     try {
@@ -56,8 +64,22 @@ export async function measureGovernor(
       await Promise.all(processes.map((process) => process.stop()));
       await removeEnv(nc, env);
     }
+    result.conflictRate[String(replicas)] = conflictRate(processes.flatMap((p) => p.logs));
   }
   return result;
+}
+
+/** Conflicts over rounds, summed over the replicas' shutdown lines. */
+function conflictRate(logs: readonly string[]): number {
+  let rounds = 0;
+  let conflicts = 0;
+  for (const line of logs) {
+    if (!line.includes('compare-and-set rounds')) continue;
+    const stats = JSON.parse(line) as { cas_rounds?: number; cas_conflicts?: number };
+    rounds += stats.cas_rounds ?? 0;
+    conflicts += stats.cas_conflicts ?? 0;
+  }
+  return rounds === 0 ? 0 : conflicts / rounds;
 }
 
 async function answerAll(

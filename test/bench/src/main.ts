@@ -155,7 +155,7 @@ if (chosen.includes('governor')) {
     table.push([
       'governor',
       `${replicas} replica(s): answers/s (${governor.intents.toLocaleString('en')} intents, ${governor.runs} runs)`,
-      `${Math.round(governor.perSecond[replicas] ?? 0).toLocaleString('en')} (${governor.reserved[replicas] ?? 0} reserved)`,
+      `${Math.round(governor.perSecond[replicas] ?? 0).toLocaleString('en')} (${governor.reserved[replicas] ?? 0} reserved, ${((governor.conflictRate[replicas] ?? 0) * 100).toFixed(1)} % CAS rounds lost)`,
     ]);
   }
 }

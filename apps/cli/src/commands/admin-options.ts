@@ -1,13 +1,15 @@
 import {
   CREDENTIAL_HEADER,
+  GOVERNOR_API,
   IDENTITY_API,
   isSubjectToken,
   POLICY_API,
   subjects,
   SUBJECT_TOKEN_RULE,
   type PolicyApiOp,
+  type GovernorApiOp,
 } from '@warden/contracts';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { credentialsPath, loadLogin } from '../credentials-file.js';
 import { callApi, connectForCli } from '../nats-client.js';
@@ -111,8 +113,38 @@ export async function callPolicyAdmin<O extends PolicyApiOp>(
   })) as z.output<(typeof POLICY_API)[O]['result']>;
 }
 
+/**
+ * Calls one cost governor op (GOVERNOR_API, `warden.<env>.api.cost.<op>`) the same way, for
+ * `warden budgets …`, `warden pause`, `warden resume` and `warden paused`.
+ */
+export async function callGovernorAdmin<O extends GovernorApiOp>(
+  options: AdminOptions,
+  op: O,
+  body: z.input<(typeof GOVERNOR_API)[O]['request']>,
+): Promise<z.output<(typeof GOVERNOR_API)[O]['result']>> {
+  return (await callAdmin(options, {
+    api: 'cost',
+    op,
+    service: 'cost governor',
+    body,
+    result: GOVERNOR_API[op].result,
+    hint: (code) => governorHint(op, code, options.env),
+  })) as z.output<(typeof GOVERNOR_API)[O]['result']>;
+}
+
+/**
+ * An agent or workflow id given to an option (`--agent`, `--workflow`), for Commander: refused
+ * before anything is sent when it cannot be a subject token.
+ */
+export function parseScopeId(value: string): string {
+  if (!isSubjectToken(value)) {
+    throw new InvalidArgumentError(`${SUBJECT_TOKEN_RULE}, e.g. support-triage-1`);
+  }
+  return value;
+}
+
 interface AdminCall<R extends z.ZodType> {
-  api: 'identity' | 'policy';
+  api: 'identity' | 'policy' | 'cost';
   op: string;
   /** For messages: "no <service> is running". */
   service: string;
@@ -202,4 +234,19 @@ export function policyHint(op: PolicyApiOp, code: string, env: string): string |
       break;
   }
   return commonHint(code, env);
+}
+
+/** What to do next after a cost governor refusal, by op and code. */
+export function governorHint(op: GovernorApiOp, code: string, env: string): string | undefined {
+  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  switch (code) {
+    case 'forbidden':
+      return GOVERNOR_API[op].access === 'admin'
+        ? 'You need the admin role to change budgets or pause: log in as an admin (`warden login --user <admin>`).'
+        : 'You need an active human login: `warden login --user <you>`.';
+    case 'not_found':
+      return `Check the id: \`warden agents list${envFlag}\` lists the agents, \`warden budgets show${envFlag}\` the configured scopes.`;
+    default:
+      return commonHint(code, env);
+  }
 }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { Ed25519PublicJwk, describeIssues, type AgentView } from '@warden/contracts';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { CliError, printJson, printTable } from '../output.js';
+import { parseUsdToMicros } from '../usd.js';
 import {
   callIdentityAdmin,
   checkId,
@@ -165,16 +166,6 @@ function printAgents(agents: readonly AgentView[]): void {
     AGENT_COLUMNS,
     agents.map((agent) => ({ ...agent, domains: agent.domains.join(', ') })),
   );
-}
-
-/** The micro-USD of a decimal USD amount, computed on the digits: no float ever rounds it. */
-export function parseUsdToMicros(value: string): number {
-  const match = /^(\d{1,9})(?:\.(\d{1,6}))?$/.exec(value.trim());
-  if (!match) {
-    throw new InvalidArgumentError('must be a USD amount like 2 or 2.50 (at most 6 decimals)');
-  }
-  const [, dollars = '0', fraction = ''] = match;
-  return Number(dollars) * 1_000_000 + Number(fraction.padEnd(6, '0'));
 }
 
 async function readPublicJwk(path: string): Promise<Ed25519PublicJwk> {

@@ -1,5 +1,13 @@
 import { costOfModelCall } from './money.js';
-import { newAccount, remainingOf, reserve, settle, type AccountLimit } from './ledger/index.js';
+import {
+  DEFAULT_LEDGER_OPTIONS,
+  newAccount,
+  release,
+  remainingOf,
+  reserve,
+  settle,
+  type AccountLimit,
+} from './ledger/index.js';
 import { routeModel, type RouteDecision, type RoutingTable } from './routing/index.js';
 import type { RunDecision, Settlement } from './run-budget.js';
 import type { RunRecord } from './step-cap.js';
@@ -89,6 +97,21 @@ export function routeAndReserve(
     },
     verdict: { kind: 'routed', call },
   };
+}
+
+/**
+ * Gives back a routed call's reservation when a later check refused it (a daily budget), and
+ * remembers it as refused. `undefined` when it is not routed (refused already).
+ */
+export function unrouteModelCall(
+  record: RunRecord,
+  intentId: string,
+  now: number,
+): RunRecord | undefined {
+  if (record.models?.[intentId] === undefined || record.budget === undefined) return undefined;
+  const { [intentId]: _refused, ...models } = record.models;
+  const released = release(record.budget, intentId, now, DEFAULT_LEDGER_OPTIONS, 'daily_budget');
+  return { ...record, budget: released.next ?? record.budget, models };
 }
 
 /** What reporting a model call's usage booked. */

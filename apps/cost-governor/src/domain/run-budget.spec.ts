@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { release } from './ledger/index.js';
 import { DEFAULT_LOOP_LIMITS } from './guards/index.js';
-import { limitRunBudget, reserveIntent, settleIntent, type RunRules } from './run-budget.js';
+import {
+  limitRun,
+  refuseIntent,
+  reserveIntent,
+  settleIntent,
+  type RunRules,
+} from './run-budget.js';
 import { newRun, type RunRecord } from './step-cap.js';
 
 const NOW = 1_800_000_000_000;
 const LIMIT = { micro_usd: 1_000 };
-const RULES: RunRules = { budget: LIMIT, loop: DEFAULT_LOOP_LIMITS };
+const RULES: RunRules = { budget: LIMIT, maxSteps: 10, loop: DEFAULT_LOOP_LIMITS };
 
 /** An allowed call; distinct args per intent, so no loop rule fires unless a test wants one. */
 const call = (
@@ -89,15 +95,89 @@ describe('reserveIntent', () => {
   });
 });
 
-describe('limitRunBudget', () => {
+describe('limitRun', () => {
+  const configured = { budget_micro_usd: 1_000, max_tokens: 50 };
+
   it('honours a declared budget below the configured one and clamps one above it', () => {
-    const below = limitRunBudget(newRun(5), 400, LIMIT);
-    expect(below.next?.budget?.limit).toEqual({ micro_usd: 400 });
-    expect(below.clamped).toBe(false);
-    const above = limitRunBudget(newRun(5), 5_000, LIMIT);
-    expect(above.next?.budget?.limit).toEqual({ micro_usd: 1_000 });
-    expect(above.clamped).toBe(true);
-    expect(limitRunBudget(newRun(5), 700, {}).next?.budget?.limit).toEqual({ micro_usd: 700 });
+    const below = limitRun(newRun(5), configured, { budget_micro_usd: 400 }, NOW);
+    expect(below.next?.budget?.limit).toEqual({ micro_usd: 400, tokens: 50 });
+    expect(below.clamped).toEqual([]);
+    const above = limitRun(newRun(5), configured, { budget_micro_usd: 5_000 }, NOW);
+    expect(above.next?.budget?.limit).toEqual({ micro_usd: 1_000, tokens: 50 });
+    expect(above.clamped).toEqual([
+      { field: 'budget_micro_usd', declared: 5_000, configured: 1_000 },
+    ]);
+    expect(limitRun(newRun(5), {}, { budget_micro_usd: 700 }, NOW).next?.budget?.limit).toEqual({
+      micro_usd: 700,
+    });
+  });
+
+  it('sets the deadline from the tighter wall clock', () => {
+    const limited = limitRun(
+      newRun(5),
+      { max_duration_ms: 60_000 },
+      { max_duration_ms: 5_000 },
+      NOW,
+    );
+    expect(limited.next?.deadline).toBe(NOW + 5_000);
+    const record = limited.next ?? newRun(5);
+    const call = { intentId: 'late', tool: 't', args: {}, costMicroUsd: 0, write: false };
+    expect(reserveIntent(record, call, NOW + 5_000, RULES).verdict.kind).toBe('reserved');
+    expect(reserveIntent(record, call, NOW + 5_001, RULES).verdict).toEqual({
+      kind: 'expired',
+      deadline: NOW + 5_000,
+    });
+  });
+});
+
+describe('gates and refusals', () => {
+  const call = (intentId: string) => ({
+    intentId,
+    tool: 't',
+    args: { intentId },
+    costMicroUsd: 10,
+    write: false,
+  });
+  const pausedGate = {
+    kind: 'paused' as const,
+    scope: { kind: 'agent' as const, id: 'bot' },
+    entry: { paused: true, by: 'human:ops', at: '2026-11-27T10:00:00.000000Z', event_id: 'p1' },
+  };
+
+  it('refuses a paused intent, halts the run once per pause, and repeats the answer after resume', () => {
+    const first = reserveIntent(newRun(10), call('a'), NOW, RULES, pausedGate);
+    expect(first.verdict).toEqual({ kind: 'gated', gate: pausedGate, halting: true });
+    const record = first.next ?? newRun(10);
+    expect(record.halts).toEqual({ paused: 'p1' });
+    const second = reserveIntent(record, call('b'), NOW, RULES, pausedGate);
+    expect(second.verdict).toMatchObject({ kind: 'gated', halting: false });
+    // Resumed: a new intent goes through, the refused one keeps its answer.
+    const after = second.next ?? record;
+    expect(reserveIntent(after, call('c'), NOW, RULES).verdict.kind).toBe('reserved');
+    expect(reserveIntent(after, call('a'), NOW, RULES).verdict).toEqual({
+      kind: 'refused',
+      reason: 'paused',
+    });
+    // A second pause halts the run again.
+    const again = { ...pausedGate, entry: { ...pausedGate.entry, event_id: 'p2' } };
+    expect(reserveIntent(after, call('d'), NOW, RULES, again).verdict).toMatchObject({
+      halting: true,
+    });
+  });
+
+  it('undoes a reservation refused later and answers the refusal on redelivery', () => {
+    const reserved = reserveIntent(newRun(10), call('a'), NOW, RULES).next ?? newRun(10);
+    expect(reserved.counted).toEqual(['a']);
+    const refused = refuseIntent(reserved, 'a', 'daily_budget', NOW) ?? reserved;
+    expect(refused.counted).toEqual([]);
+    expect(refused.budget?.open).toEqual({});
+    expect(reserveIntent(refused, call('a'), NOW, RULES).verdict).toEqual({
+      kind: 'refused',
+      reason: 'daily_budget',
+    });
+    expect(refuseIntent(refused, 'a', 'daily_budget', NOW)).toBeUndefined();
+    // The step it had taken is free again.
+    expect(reserveIntent(refused, call('b'), NOW, RULES).verdict).toMatchObject({ runSteps: 1 });
   });
 });
 
@@ -164,6 +244,7 @@ describe('reserveIntent and loops', () => {
 describe('settleIntent and write progress', () => {
   it('counts a succeeded write as progress, so the no-write rule measures from it', () => {
     const rules: RunRules = {
+      maxSteps: 100,
       budget: {},
       loop: { ...DEFAULT_LOOP_LIMITS, maxStepsWithoutWrite: 2 },
     };
@@ -185,6 +266,7 @@ describe('settleIntent and write progress', () => {
 
   it('does not count a failed write as progress', () => {
     const rules: RunRules = {
+      maxSteps: 100,
       budget: {},
       loop: { ...DEFAULT_LOOP_LIMITS, maxStepsWithoutWrite: 1 },
     };

@@ -1,8 +1,11 @@
 import type { DataOf } from '@warden/contracts';
+import type { Gate } from './controls.js';
 import {
   accountLimitOf,
+  DEFAULT_LEDGER_OPTIONS,
   effectiveLimits,
   newAccount,
+  refusalOf,
   release,
   remainingOf,
   reserve,
@@ -10,6 +13,8 @@ import {
   settle,
   type AccountLimit,
   type BudgetAccount,
+  type ClampedLimit,
+  type ScopeLimits,
 } from './ledger/index.js';
 import {
   countCall,
@@ -37,7 +42,24 @@ export type IntentVerdict =
       readonly remainingMicroUsd: number;
     }
   /** The run is halted as a loop; `halting`: this intent tripped it (publish `run.halted`). */
-  | { readonly kind: 'loop'; readonly halt: LoopHalt; readonly halting: boolean };
+  | { readonly kind: 'loop'; readonly halt: LoopHalt; readonly halting: boolean }
+  /**
+   * The agent or workflow is paused, or the tool's upstream degraded; `halting`: the first intent
+   * of this run to meet this pause or open breaker (publish `run.halted`).
+   */
+  | {
+      readonly kind: 'gated';
+      readonly gate: Exclude<Gate, { kind: 'open' }>;
+      readonly halting: boolean;
+    }
+  /** The run has used its wall-clock time. */
+  | { readonly kind: 'expired'; readonly deadline: number }
+  /** Refused before (`paused`, `rate_limited`, `daily_budget`, …): the same answer again. */
+  | { readonly kind: 'refused'; readonly reason: RefusalReason };
+
+/** The reasons the governor refuses an intent for (`intent.resolved{denied, stage: budget}`). */
+export type RefusalReason =
+  'paused' | 'upstream_degraded' | 'run_budget' | 'daily_budget' | 'rate_limited';
 
 /** An allowed intent as the run's rules see it. */
 export interface IntentCall {
@@ -51,8 +73,10 @@ export interface IntentCall {
 
 /** The operator's settings every run's rules apply. */
 export interface RunRules {
-  /** The run budget when the record has no account yet (`GOVERNOR_RUN_BUDGET_USD`). */
+  /** The run budget when the record has no account yet (`warden budgets set --run`, else the env). */
   readonly budget: AccountLimit;
+  /** The step cap when the record is new. */
+  readonly maxSteps: number;
   readonly loop: LoopLimits;
 }
 
@@ -80,6 +104,7 @@ export function reserveIntent(
   call: IntentCall,
   now: number,
   rules: RunRules,
+  gate: Gate = { kind: 'open' },
 ): RunDecision<IntentVerdict> {
   const { intentId, costMicroUsd } = call;
   const account = record.budget ?? newAccount(rules.budget);
@@ -92,7 +117,14 @@ export function reserveIntent(
     };
   }
   if (account.closed.some((entry) => entry.id === intentId)) {
-    return { next: undefined, verdict: runBudget(costMicroUsd, account) };
+    const reason = refusalOf(account, intentId);
+    return {
+      next: undefined,
+      verdict:
+        reason === undefined || reason === 'run_budget'
+          ? runBudget(costMicroUsd, account)
+          : { kind: 'refused', reason: reason as RefusalReason },
+    };
   }
   const loopState = record.loop ?? newLoopState();
   const halted = loopState.halted;
@@ -101,6 +133,23 @@ export function reserveIntent(
       next: undefined,
       verdict: { kind: 'loop', halt: halted, halting: halted.intent_id === intentId },
     };
+  }
+  if (gate.kind !== 'open') {
+    // Recorded as refused, so that a redelivery after the resume gets this answer again.
+    const haltedBy = gate.kind === 'paused' ? gate.entry.event_id : gate.since.event_id;
+    const halting = record.halts?.[gate.kind] !== haltedBy;
+    const marked = release(account, intentId, now, DEFAULT_LEDGER_OPTIONS, gate.kind).next;
+    return {
+      next: {
+        ...record,
+        budget: marked ?? account,
+        ...(halting ? { halts: { ...record.halts, [gate.kind]: haltedBy } } : {}),
+      },
+      verdict: { kind: 'gated', gate, halting },
+    };
+  }
+  if (record.deadline !== undefined && now > record.deadline) {
+    return { next: undefined, verdict: { kind: 'expired', deadline: record.deadline } };
   }
   const step = reserveStep(record, intentId);
   if (step.verdict.kind === 'step_cap') return { next: undefined, verdict: step.verdict };
@@ -132,7 +181,7 @@ export function reserveIntent(
     case 'exceeded':
     case 'already_closed': {
       // Marked released: the intent's answer is final, whatever is freed later.
-      const marked = release(account, intentId, now).next;
+      const marked = release(account, intentId, now, DEFAULT_LEDGER_OPTIONS, 'run_budget').next;
       return {
         next: marked === undefined ? undefined : { ...record, budget: marked },
         verdict: runBudget(costMicroUsd, account),
@@ -150,24 +199,58 @@ function runBudget(costMicroUsd: number, account: BudgetAccount): IntentVerdict 
 }
 
 /**
- * The run's declared budget (`run.started` `limits.budget_micro_usd`), which can only tighten the
- * configured one: the account's limit becomes the lower of the two. `undefined` when unchanged.
+ * Undoes the reservation of an intent the run admitted but a later check refused (its agent's
+ * rate limit, a daily budget): the step is no longer counted, the money is freed, and the refusal
+ * is recorded as the intent's answer for later deliveries. The loop rules keep the call: an agent
+ * that keeps repeating a refused call is looping too. `undefined` when the intent is not counted
+ * (refused already).
  */
-export function limitRunBudget(
+export function refuseIntent(
   record: RunRecord,
-  declaredMicroUsd: number | undefined,
-  configured: AccountLimit,
-): { next: RunRecord | undefined; clamped: boolean } {
-  const account = record.budget ?? newAccount(configured);
-  const { limits, clamped } = effectiveLimits(
-    { budget_micro_usd: account.limit.micro_usd },
-    { budget_micro_usd: declaredMicroUsd },
-  );
-  const limited = setLimit(account, { ...account.limit, ...accountLimitOf(limits) });
-  const next = limited ?? (record.budget === undefined ? account : undefined);
+  intentId: string,
+  reason: RefusalReason,
+  now: number,
+): RunRecord | undefined {
+  if (!record.counted.includes(intentId) || record.budget === undefined) return undefined;
+  const released = release(record.budget, intentId, now, DEFAULT_LEDGER_OPTIONS, reason).next;
   return {
-    next: next === undefined ? undefined : { ...record, budget: next },
-    clamped: clamped.length > 0,
+    ...record,
+    counted: record.counted.filter((id) => id !== intentId),
+    budget: released ?? record.budget,
+    ...(record.writes === undefined
+      ? {}
+      : { writes: record.writes.filter((id) => id !== intentId) }),
+  };
+}
+
+/**
+ * Sets the run's limits when it starts: the configured ones (operator, agent registration, env),
+ * tightened by what the run declared (`run.started` `limits`), never loosened. The money and token
+ * limits go to the run's account, the wall clock to its deadline; the step cap is startRun's.
+ * `undefined` when the record already has them.
+ */
+export function limitRun(
+  record: RunRecord,
+  configured: ScopeLimits,
+  declared: ScopeLimits | undefined,
+  startedAt: number,
+): { next: RunRecord | undefined; clamped: readonly ClampedLimit[] } {
+  const { limits, clamped } = effectiveLimits(configured, declared);
+  const account = record.budget ?? newAccount(accountLimitOf(configured));
+  const limited = setLimit(account, accountLimitOf(limits));
+  const deadline =
+    limits.max_duration_ms === undefined ? undefined : startedAt + limits.max_duration_ms;
+  const changed =
+    limited !== undefined || record.budget === undefined || deadline !== record.deadline;
+  return {
+    next: changed
+      ? {
+          ...record,
+          budget: limited ?? account,
+          ...(deadline === undefined ? {} : { deadline }),
+        }
+      : undefined,
+    clamped,
   };
 }
 

@@ -26,6 +26,13 @@ export interface RunRecord {
   readonly writes?: readonly string[];
   /** Model calls routed and not yet settled by their usage (model-call.ts), by intent id. */
   readonly models?: Readonly<Record<string, RoutedCall>>;
+  /**
+   * The pause or open breaker (its event id) that last halted the run, per reason: the run is
+   * announced halted (`run.halted`) once per pause, not once per refused intent.
+   */
+  readonly halts?: Readonly<Partial<Record<'paused' | 'upstream_degraded', string>>>;
+  /** When the run's wall-clock time runs out (epoch ms), when it has a limit. */
+  readonly deadline?: number;
 }
 
 /** The governor's answer for one allowed intent. */

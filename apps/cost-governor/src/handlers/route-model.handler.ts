@@ -1,29 +1,23 @@
 import { Controller, Inject } from '@nestjs/common';
-import { buildEvent, type Envelope } from '@warden/contracts';
+import { buildEvent, formatUsd, type Envelope } from '@warden/contracts';
 import { OnEvent, Outcome, type EventContext } from '@warden/messaging';
 import { SERVICE_LOGGER } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
-import {
-  routeAndReserve,
-  settleModelCall,
-  type ModelVerdict,
-  type UsageOutcome,
-} from '../domain/model-call.js';
-import { formatUsd } from '../domain/money.js';
 import { settledData } from '../domain/run-budget.js';
-import { RunStore } from '../infra/run-store.js';
+import { Reservations } from '../reservations.js';
 import { ROUTING_TABLE, type RoutingTable } from '../routing-table.provider.js';
 
 /**
  * Model calls (issue 6 §6): `model.requested` → a model picked for the task class within what the
- * run has left, its estimate reserved → `model.routed{model, max_output_tokens}`, or
- * `intent.resolved{denied, stage: budget, reason: budget_exhausted}`; then `model.usage` → the
- * tokens priced at the model's rates, booked once → `budget.settled`.
+ * run has left, its estimate reserved on the run and its agent's and workflow's day →
+ * `model.routed{model, max_output_tokens}`, or `intent.resolved{denied, stage: budget, reason:
+ * budget_exhausted | daily_budget | paused}`; then `model.usage` → the tokens priced at the
+ * model's rates, booked once → `budget.settled`.
  */
 @Controller()
 export class RouteModelHandler {
   constructor(
-    @Inject(RunStore) private readonly runs: RunStore,
+    @Inject(Reservations) private readonly reservations: Reservations,
     @Inject(ROUTING_TABLE) private readonly table: RoutingTable,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
   ) {}
@@ -37,41 +31,55 @@ export class RouteModelHandler {
       this.logger.warn(log, 'model request without a run or intent id: ignored');
       return Outcome.skipped;
     }
-    const now = Date.now();
-    const verdict = await this.runs.update<ModelVerdict>(runId, (record) => {
-      const decision = routeAndReserve(
-        record,
-        {
-          intentId,
-          taskClass,
-          inputTokens: event.data.estimated_tokens,
-          maxOutputTokens: event.data.max_output_tokens,
-        },
-        this.table,
-        now,
-        this.runs.rules.budget,
-      );
-      return { next: decision.next, answer: decision.verdict };
-    });
-    if (verdict.kind === 'budget_exhausted') {
-      const { cheapest, remainingMicroUsd } = verdict.decision;
+    if (event.agent_id === undefined) {
+      this.logger.warn(log, 'model request without an agent id: ignored');
+      return Outcome.skipped;
+    }
+    const answer = await this.reservations.routeModel(
+      {
+        runId,
+        intentId,
+        agentId: event.agent_id,
+        workflow: event.workflow,
+        taskClass,
+        inputTokens: event.data.estimated_tokens,
+        maxOutputTokens: event.data.max_output_tokens,
+        at: Date.parse(event.occurred_at),
+      },
+      this.table,
+    );
+    const deny = async (reason: string, message: string) => {
       await ctx.publish(
         buildEvent({
           type: 'intent.resolved',
           cause: event,
           producer: ctx.producer,
-          data: {
-            status: 'denied',
-            stage: 'budget',
-            reason: 'budget_exhausted',
-            message: `the cheapest model for ${taskClass} (${cheapest.model}) needs ${formatUsd(cheapest.minimumMicroUsd)} USD and the run has ${formatUsd(remainingMicroUsd)} USD left`,
-          },
+          data: { status: 'denied', stage: 'budget', reason, message },
         }),
       );
-      this.logger.info(log, 'model call refused: budget exhausted');
+      this.logger.info({ ...log, reason }, 'model call refused');
       return Outcome.processed;
+    };
+    if (answer.kind === 'budget_exhausted') {
+      const { cheapest, remainingMicroUsd } = answer.decision;
+      return deny(
+        'budget_exhausted',
+        `the cheapest model for ${taskClass} (${cheapest.model}) needs ${formatUsd(cheapest.minimumMicroUsd)} USD and the run has ${formatUsd(remainingMicroUsd)} USD left`,
+      );
     }
-    const { call } = verdict;
+    if (answer.kind === 'gated') {
+      return deny(
+        'paused',
+        `model calls of a paused ${answer.gate.kind === 'paused' ? answer.gate.scope.kind : 'scope'} are refused until it resumes`,
+      );
+    }
+    if (answer.kind === 'daily_budget') {
+      return deny(
+        'daily_budget',
+        `the ${answer.scope} ${answer.id} has ${formatUsd(answer.remainingMicroUsd)} USD of its daily budget left; it resets at the start of the next day`,
+      );
+    }
+    const { call } = answer;
     await ctx.publish(
       buildEvent({
         type: 'model.routed',
@@ -95,19 +103,21 @@ export class RouteModelHandler {
   async settle(event: Envelope<'model.usage'>, ctx: EventContext): Promise<Outcome> {
     const { run_id: runId, intent_id: intentId } = event;
     if (runId === undefined || intentId === undefined) return Outcome.skipped;
-    const now = Date.now();
-    const usage = {
-      model: event.data.model,
-      inputTokens: event.data.input_tokens,
-      outputTokens: event.data.output_tokens,
-    };
-    const outcome = await this.runs.update<UsageOutcome>(runId, (record) => {
-      const decision = settleModelCall(record, intentId, usage, this.table, now);
-      return { next: decision.next, answer: decision.verdict };
-    });
+    const outcome = await this.reservations.settleModel(
+      runId,
+      intentId,
+      event.agent_id,
+      {
+        model: event.data.model,
+        inputTokens: event.data.input_tokens,
+        outputTokens: event.data.output_tokens,
+      },
+      this.table,
+      Date.now(),
+    );
     if (outcome.kind === 'unknown_call') {
       this.logger.warn(
-        { run_id: runId, intent_id: intentId, model: usage.model },
+        { run_id: runId, intent_id: intentId, model: event.data.model },
         'model usage for a call this governor never routed: not booked',
       );
       return Outcome.skipped;

@@ -1,6 +1,5 @@
 import type { KV } from '@nats-io/kv';
 import { casUpdate } from '@warden/messaging';
-import type { RunRules } from '../domain/run-budget.js';
 import { newRun, type RunRecord } from '../domain/step-cap.js';
 
 /**
@@ -13,12 +12,13 @@ import { newRun, type RunRecord } from '../domain/step-cap.js';
  */
 export class RunStore {
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Updates made, and compare-and-set rounds lost to another replica on the way. */
+  readonly stats = { updates: 0, conflicts: 0 };
 
   constructor(
     private readonly kv: KV,
+    /** The step cap of a new record when the caller gives none (`GOVERNOR_MAX_STEPS`). */
     private readonly configuredMax: number,
-    /** The operator's rules for every run: its budget, loop limits. */
-    readonly rules: RunRules,
   ) {}
 
   /**
@@ -30,11 +30,13 @@ export class RunStore {
   async update<A>(
     runId: string,
     decide: (record: RunRecord) => { next: RunRecord | undefined; answer: A },
+    /** The step cap of a record created now (default: the environment's). */
+    maxSteps: number = this.configuredMax,
   ): Promise<A> {
     const previous = this.queues.get(runId) ?? Promise.resolve();
     const turn = previous.then(
-      () => this.casUpdate(runId, decide),
-      () => this.casUpdate(runId, decide),
+      () => this.casUpdate(runId, decide, maxSteps),
+      () => this.casUpdate(runId, decide, maxSteps),
     );
     this.queues.set(runId, turn);
     try {
@@ -48,19 +50,22 @@ export class RunStore {
   private async casUpdate<A>(
     runId: string,
     decide: (record: RunRecord) => { next: RunRecord | undefined; answer: A },
+    maxSteps: number,
   ): Promise<A> {
     let answer: A | undefined;
-    await casUpdate<RunRecord>(
+    const result = await casUpdate<RunRecord>(
       this.kv,
       runId,
       (current) => {
-        const decision = decide(current ?? newRun(this.configuredMax));
+        const decision = decide(current ?? newRun(maxSteps));
         answer = decision.answer;
         return decision.next;
       },
       // Only the other replicas contend here (see the class comment): a few each.
       { maxAttempts: 30 },
     );
+    this.stats.updates += 1;
+    this.stats.conflicts += result.attempts - 1;
     return answer as A;
   }
 }

@@ -1,7 +1,7 @@
 import type { ApprovalView } from '@warden/contracts';
 import { ApiFailure } from '@warden/messaging';
 import type { Logger } from '@warden/telemetry';
-import type { HumanCaller } from '../humans/human-authorizer.js';
+import type { HumanCaller } from '@warden/service';
 import { ApprovalAnnouncer, type ApprovalPublisher } from './approval-announcer.js';
 import type { ApprovalBook, ApprovalFilter } from './approval-book.js';
 import { viewOf, type ApprovalRecord } from './approval-record.js';

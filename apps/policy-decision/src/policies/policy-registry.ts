@@ -12,7 +12,7 @@ import { ApiFailure, type EventPublisher } from '@warden/messaging';
 import { checkPolicyFiles, type PolicyFileIssue } from '@warden/policy';
 import { ulid } from 'ulid';
 import type { z } from 'zod';
-import type { HumanCaller } from '../humans/human-authorizer.js';
+import type { HumanCaller } from '@warden/service';
 import { publishInTurn } from '../log-guard.js';
 import type { PolicyStore } from './policy-store.js';
 import type { PolicyHead, StoredPolicyVersion } from './stored-policy.js';

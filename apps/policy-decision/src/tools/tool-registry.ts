@@ -10,7 +10,7 @@ import { ApiFailure, type EventPublisher } from '@warden/messaging';
 import { parseToolDeclaration, type DeclarationError } from '@warden/policy';
 import { ulid } from 'ulid';
 import type { z } from 'zod';
-import type { HumanCaller } from '../humans/human-authorizer.js';
+import type { HumanCaller } from '@warden/service';
 import { publishInTurn } from '../log-guard.js';
 import type { StoredTool } from './stored-tool.js';
 import type { ToolStore } from './tool-store.js';

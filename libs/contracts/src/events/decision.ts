@@ -146,14 +146,26 @@ export const BudgetSettled = z.strictObject({
   released_micro_usd: MicroUsd,
   run_cost_micro_usd: MicroUsd.optional(),
   run_steps: z.number().int().nonnegative().optional(),
+  /**
+   * Booked without a result: the reservation was still open after the governor's timeout (its
+   * executor was lost), so it was booked at its reserved price. A late result corrects it.
+   */
+  reconciled: z.boolean().optional(),
 });
 
-/** `budget.configured`: an operator set limits for a scope. */
+/**
+ * `budget.configured`: an operator set the limits of a scope (the whole set: a limit left out is
+ * no longer limited). `scope_id` is the agent or workflow, `default` for every run.
+ */
 export const BudgetConfigured = z.strictObject({
   scope: z.enum(['run', 'agent', 'workflow']),
   scope_id: z.string().min(1),
   limits: z.record(z.string(), z.number()),
   by: Actor,
+  /** An agent's rate limits per tool (`*`: every tool without its own). */
+  rate_limits: z
+    .record(z.string(), z.strictObject({ calls: z.number().int(), window_ms: z.number().int() }))
+    .optional(),
 });
 
 /** `tool.started`: the executor is about to apply the side effect (step 5). */

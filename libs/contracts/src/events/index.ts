@@ -24,6 +24,7 @@ import {
 } from './identity.js';
 import { IntentAuthenticated, IntentProposed, IntentResolved } from './intent.js';
 import {
+  AgentPauseToggled,
   ModelRequested,
   ModelRouted,
   ModelUsage,
@@ -74,6 +75,8 @@ export const EVENTS = {
   'policy.published': PolicyPublished,
   'workflow.paused': WorkflowToggled,
   'workflow.resumed': WorkflowToggled,
+  'agent.paused': AgentPauseToggled,
+  'agent.unpaused': AgentPauseToggled,
   'breaker.opened': BreakerChanged,
   'breaker.closed': BreakerChanged,
   'trace.span': TraceSpan,

@@ -28,6 +28,17 @@ export const WorkflowToggled = z.strictObject({
 });
 
 /**
+ * `agent.paused` / `agent.unpaused`: the kill switch for one agent (the cost governor denies its
+ * actions `paused`). Not `agent.resumed`: that one ends an identity suspension (`agent.suspended`),
+ * which refuses the agent's credentials instead.
+ */
+export const AgentPauseToggled = z.strictObject({
+  agent_id: SubjectToken,
+  by: Actor,
+  reason: z.string().max(2048).optional(),
+});
+
+/**
  * `model.requested`: an agent asks which model to use for a task (`intent_id` in the envelope
  * names the call; its `model.usage` carries the same). Refused for budget with
  * `intent.resolved{denied, stage: budget, reason: budget_exhausted}`.

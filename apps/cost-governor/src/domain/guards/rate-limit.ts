@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { MAX_RATE_LIMIT_CALLS, RateLimit } from '@warden/contracts';
 
 /**
  * Rate limits per (agent, tool): at most `calls` calls in any window of `window_ms`.
@@ -20,7 +20,6 @@ import { z } from 'zod';
  * refused). Both logs keep their most recent entries whatever their age (at least
  * {@link REMEMBERED_INTENTS}), so the answer survives a redelivery after the window has passed.
  */
-export const MAX_RATE_LIMIT_CALLS = 1000;
 
 /**
  * Intents remembered per key beyond what the limit needs, so that a redelivery (which comes
@@ -29,14 +28,10 @@ export const MAX_RATE_LIMIT_CALLS = 1000;
  */
 export const REMEMBERED_INTENTS = 64;
 
-/** A rate limit as operators configure it. */
-export const RateLimitRule = z.strictObject({
-  /** Calls allowed per window (bounds the KV value: one entry per call). */
-  calls: z.number().int().min(1).max(MAX_RATE_LIMIT_CALLS),
-  /** The window's length, in milliseconds (configure whole seconds × 1000). */
-  window_ms: z.number().int().min(1),
-});
-export type RateLimitRule = z.infer<typeof RateLimitRule>;
+/** A rate limit as operators configure it (`warden budgets set --agent … --rate-limit`). */
+export const RateLimitRule = RateLimit;
+export type RateLimitRule = RateLimit;
+export { MAX_RATE_LIMIT_CALLS };
 
 /** One call in a log: the intent and when the governor saw it (epoch ms). */
 export interface RateLimitEntry {

@@ -53,6 +53,8 @@ export interface ClosedIntent {
   readonly tokens: number;
   /** When it was closed (epoch ms): the clock of its retention. */
   readonly at: number;
+  /** Why a released intent was refused (`run_budget`, `paused`, …): its answer on redelivery. */
+  readonly reason?: string;
 }
 
 /** Booked (settled) spend of an account. */
@@ -89,6 +91,7 @@ export const BudgetAccountSchema = z.strictObject({
       micro_usd: Amount,
       tokens: Amount,
       at: z.number().int(),
+      reason: z.string().optional(),
     }),
   ),
 });
@@ -397,6 +400,8 @@ export function release(
   intentId: string,
   now: number,
   options: LedgerOptions = DEFAULT_LEDGER_OPTIONS,
+  /** Why it will not execute, kept as its answer for later deliveries (see {@link refusalOf}). */
+  reason?: string,
 ): Transition<ReleaseVerdict> {
   assertIntentId(intentId);
   assertSafeInteger(now, 'now');
@@ -408,6 +413,7 @@ export function release(
     micro_usd: 0,
     tokens: 0,
     at: now,
+    ...(reason === undefined ? {} : { reason }),
   };
   if (held === undefined && closed !== undefined) {
     if (closed.outcome !== 'reconciled') {
@@ -435,6 +441,15 @@ export function release(
     closed: prune(replaceClosed(account.closed, entry), now, options),
   };
   return { next, verdict: { kind: 'released', reservation: held } };
+}
+
+/**
+ * The reason a released intent was refused, when one was recorded: `undefined` for an intent not
+ * closed here, or closed otherwise.
+ */
+export function refusalOf(account: BudgetAccount, intentId: string): string | undefined {
+  const closed = closedOf(account, intentId);
+  return closed?.outcome === 'released' ? closed.reason : undefined;
 }
 
 /**
@@ -473,10 +488,13 @@ export function reconcile(
   now: number,
   timeoutMs: number,
   options: LedgerOptions = DEFAULT_LEDGER_OPTIONS,
+  /** Only this intent, when given (its own timer came due). */
+  only?: string,
 ): Transition<ReconcileVerdict> {
   assertSafeInteger(now, 'now');
   assertNonNegativeSafeInteger(timeoutMs, 'timeout');
   const due = Object.entries(account.open)
+    .filter(([id]) => only === undefined || id === only)
     .filter(([, reservation]) => now - reservation.reserved_at >= timeoutMs)
     // Oldest first, then by id: the same account always gives the same list.
     .sort(([a, x], [b, y]) => x.reserved_at - y.reserved_at || (a < b ? -1 : a > b ? 1 : 0));

@@ -10,6 +10,7 @@ export {
   newAccount,
   orderForReservation,
   reconcile,
+  refusalOf,
   release,
   remainingOf,
   reserve,
@@ -51,13 +52,5 @@ export {
   workflowDayKey,
 } from './day-key.js';
 export type { AccountKey, DayBoundary, ScopeKind } from './day-key.js';
-export {
-  ConfiguredBudget,
-  DailyBudgetConfig,
-  dailyLimitsOf,
-  effectiveLimits,
-  LIMIT_FIELDS,
-  RunBudgetConfig,
-  runLimitsOf,
-} from './limits.js';
+export { dailyLimitsOf, effectiveLimits, LIMIT_FIELDS, runLimitsOf } from './limits.js';
 export type { ClampedLimit, EffectiveLimits, LimitField, ScopeLimits } from './limits.js';

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConfiguredBudget,
-  DailyBudgetConfig,
-  dailyLimitsOf,
-  effectiveLimits,
-  RunBudgetConfig,
-  runLimitsOf,
-} from './limits.js';
+import { BudgetSetting, DailyBudgetLimits, RunBudgetLimits } from '@warden/contracts';
+import { dailyLimitsOf, effectiveLimits, runLimitsOf } from './limits.js';
 
 describe('effectiveLimits', () => {
   const configured = { budget_micro_usd: 5_000_000, max_steps: 200, max_tokens: 100_000 };
@@ -50,7 +44,7 @@ describe('effectiveLimits', () => {
 
 describe('configured budget schemas', () => {
   it('accept integer micro-USD, steps, tokens and wall-clock seconds for runs', () => {
-    const run = RunBudgetConfig.parse({
+    const run = RunBudgetLimits.parse({
       budget_micro_usd: 2_500_000,
       max_steps: 50,
       max_tokens: 10_000,
@@ -65,30 +59,28 @@ describe('configured budget schemas', () => {
   });
 
   it('refuse fractional money, negative values and unknown fields', () => {
-    expect(RunBudgetConfig.safeParse({ budget_micro_usd: 0.5 }).success).toBe(false);
-    expect(RunBudgetConfig.safeParse({ budget_micro_usd: -1 }).success).toBe(false);
-    expect(RunBudgetConfig.safeParse({ max_steps: 0 }).success).toBe(false);
-    expect(RunBudgetConfig.safeParse({ budget_usd: 1 }).success).toBe(false);
-    expect(DailyBudgetConfig.safeParse({ max_wall_clock_seconds: 60 }).success).toBe(false);
-    expect(DailyBudgetConfig.safeParse({ max_steps: 60 }).success).toBe(false);
+    expect(RunBudgetLimits.safeParse({ budget_micro_usd: 0.5 }).success).toBe(false);
+    expect(RunBudgetLimits.safeParse({ budget_micro_usd: -1 }).success).toBe(false);
+    expect(RunBudgetLimits.safeParse({ max_steps: 0 }).success).toBe(false);
+    expect(RunBudgetLimits.safeParse({ budget_usd: 1 }).success).toBe(false);
+    expect(DailyBudgetLimits.safeParse({ max_wall_clock_seconds: 60 }).success).toBe(false);
+    expect(DailyBudgetLimits.safeParse({ max_steps: 60 }).success).toBe(false);
   });
 
   it('give daily accounts money and tokens', () => {
-    expect(dailyLimitsOf(DailyBudgetConfig.parse({ budget_micro_usd: 9, max_tokens: 3 }))).toEqual({
+    expect(dailyLimitsOf(DailyBudgetLimits.parse({ budget_micro_usd: 9, max_tokens: 3 }))).toEqual({
       budget_micro_usd: 9,
       max_tokens: 3,
     });
   });
 
   it('tell scope kinds apart, with a subject-safe id for agents and workflows', () => {
-    expect(
-      ConfiguredBudget.parse({ scope: 'agent', agent_id: 'bot', budget_micro_usd: 1 }),
-    ).toEqual({
+    expect(BudgetSetting.parse({ scope: 'agent', agent_id: 'bot', budget_micro_usd: 1 })).toEqual({
       scope: 'agent',
       agent_id: 'bot',
       budget_micro_usd: 1,
     });
-    expect(ConfiguredBudget.safeParse({ scope: 'workflow', workflow: 'a.b' }).success).toBe(false);
-    expect(ConfiguredBudget.safeParse({ scope: 'tool', budget_micro_usd: 1 }).success).toBe(false);
+    expect(BudgetSetting.safeParse({ scope: 'workflow', workflow: 'a.b' }).success).toBe(false);
+    expect(BudgetSetting.safeParse({ scope: 'tool', budget_micro_usd: 1 }).success).toBe(false);
   });
 });

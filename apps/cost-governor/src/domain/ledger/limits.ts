@@ -1,5 +1,4 @@
-import { MicroUsd, SubjectToken } from '@warden/contracts';
-import { z } from 'zod';
+import type { DailyBudgetLimits, RunBudgetLimits } from '@warden/contracts';
 
 /**
  * The limits of one scope, in the same shape a run declares them (`RunLimits` of `run.started`),
@@ -21,52 +20,8 @@ export const LIMIT_FIELDS = [
 ] as const;
 export type LimitField = (typeof LIMIT_FIELDS)[number];
 
-const Count = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-
-/**
- * The operator's budget for every run (defaults; an agent's registration may bring its own).
- * Wall-clock time is configured in seconds, which is how operators think of it; it is compared in
- * milliseconds, the unit runs declare.
- */
-export const RunBudgetConfig = z.strictObject({
-  budget_micro_usd: MicroUsd.max(Number.MAX_SAFE_INTEGER).optional(),
-  max_steps: Count.optional(),
-  max_tokens: Count.optional(),
-  max_wall_clock_seconds: Count.max(Number.MAX_SAFE_INTEGER / 1000).optional(),
-});
-export type RunBudgetConfig = z.infer<typeof RunBudgetConfig>;
-
-/**
- * A budget per UTC day (or per configured day, see `DayBoundary`), for one agent or one workflow,
- * across all of its runs: money and tokens, the two dimensions the ledger's accounts enforce.
- * No steps (the step cap is per run, in the run record) and no wall clock (a day is the window):
- * a limit nothing enforces would only mislead the operator who set it.
- */
-export const DailyBudgetConfig = z.strictObject({
-  budget_micro_usd: MicroUsd.max(Number.MAX_SAFE_INTEGER).optional(),
-  max_tokens: Count.optional(),
-});
-export type DailyBudgetConfig = z.infer<typeof DailyBudgetConfig>;
-
-/**
- * One configured budget, by scope kind: the shape `warden budgets set` and `budget.configured`
- * carry. Scope ids are subject tokens, as everywhere else.
- */
-export const ConfiguredBudget = z.discriminatedUnion('scope', [
-  RunBudgetConfig.extend({ scope: z.literal('run') }),
-  DailyBudgetConfig.extend({
-    scope: z.literal('agent'),
-    agent_id: SubjectToken,
-  }),
-  DailyBudgetConfig.extend({
-    scope: z.literal('workflow'),
-    workflow: SubjectToken,
-  }),
-]);
-export type ConfiguredBudget = z.infer<typeof ConfiguredBudget>;
-
 /** The limits a configured run budget sets (wall clock converted to milliseconds). */
-export function runLimitsOf(config: RunBudgetConfig): ScopeLimits {
+export function runLimitsOf(config: RunBudgetLimits): ScopeLimits {
   return {
     budget_micro_usd: config.budget_micro_usd,
     max_steps: config.max_steps,
@@ -79,7 +34,7 @@ export function runLimitsOf(config: RunBudgetConfig): ScopeLimits {
 }
 
 /** The limits a configured daily budget sets. */
-export function dailyLimitsOf(config: DailyBudgetConfig): ScopeLimits {
+export function dailyLimitsOf(config: DailyBudgetLimits): ScopeLimits {
   return { budget_micro_usd: config.budget_micro_usd, max_tokens: config.max_tokens };
 }
 

@@ -1,5 +1,6 @@
+import { parseUsd } from '@warden/contracts';
 import { z } from 'zod';
-import { costOfModelCall, parseUsd } from '../money.js';
+import { costOfModelCall } from '../money.js';
 
 /** Prices are per million tokens. */
 const TOKENS_PER_PRICE_UNIT = 1_000_000n;

@@ -14,7 +14,7 @@ export interface HumanCaller {
   readonly roles: readonly string[];
 }
 
-/** Who may call an op of the policy API (POLICY_API's `access`). */
+/** Who may call an admin API op (POLICY_API's and GOVERNOR_API's `access`). */
 export interface HumanAuthorizer {
   /** Any active human. Throws ApiFailure `unauthenticated` / `forbidden` / `unavailable`. */
   requireHuman(headers: Readonly<Record<string, string>>): Promise<HumanCaller>;
@@ -25,10 +25,10 @@ export interface HumanAuthorizer {
 const IntrospectReply = apiReply(HumanIntrospectResult);
 
 /**
- * Human tokens are the identity broker's to verify (its keys, revocations and registry): this
- * service forwards the caller's token to `identity.human-introspect` and trusts the answer, which
- * reflects roles and status now rather than at login. One round trip per admin or approval
- * request, which are rare; the decision stage never calls it.
+ * Human tokens are the identity broker's to verify (its keys, revocations and registry): a
+ * service's admin API forwards the caller's token to `identity.human-introspect` and trusts the
+ * answer, which reflects roles and status now rather than at login. One round trip per admin or
+ * approval request, which are rare; no hot path calls it.
  */
 export class IntrospectingHumanAuthorizer implements HumanAuthorizer {
   constructor(
