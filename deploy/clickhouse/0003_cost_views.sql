@@ -20,13 +20,15 @@ SELECT
     -- The run's start day; its first event's day when run.started is not (yet) in the log.
     toDate(coalesce(minOrNullIf(e.occurred_at, e.type = 'run.started'),
                     min(e.occurred_at)))                                     AS day,
-    -- As in `runs`: halted (Warden stopped it), the agent's own run.ended status (succeeded,
-    -- failed, cancelled), or active.
+    -- How the run ended by the agent's own account (succeeded, failed, cancelled), else halted
+    -- (Warden stopped it and it never ended), else active. Unlike `runs`, an ending wins over a
+    -- halt: a run paused, or halted by a degraded upstream, may resume and succeed, and it then
+    -- counts as a success. `halt_reason` still says it was halted.
     multiIf(
-        countIf(e.type = 'run.halted') > 0, 'halted',
         countIf(e.type = 'run.ended') > 0,
         if(argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended') = '', 'ended',
            argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended')),
+        countIf(e.type = 'run.halted') > 0, 'halted',
         'active')                                                            AS status,
     argMaxIf(e.reason, (e.occurred_at, e.stream_seq), e.type = 'run.halted') AS halt_reason,
     -- Tool calls the governor counted as steps (one budget.reserved per counted intent; model
@@ -70,7 +72,8 @@ FROM events AS e
 WHERE e.type = 'budget.settled'
 GROUP BY e.env, e.agent_id, day;
 
--- Runs Warden halted, per workflow, start day and reason (loop, paused, upstream_degraded, …).
+-- Runs Warden halted, per workflow, start day and (last) reason (loop, paused,
+-- upstream_degraded, …), however they ended afterwards.
 CREATE OR REPLACE VIEW halted_runs_by_reason AS
 SELECT
     r.env                                                                    AS env,
@@ -79,5 +82,5 @@ SELECT
     r.halt_reason                                                            AS reason,
     count()                                                                  AS runs
 FROM run_costs AS r
-WHERE r.status = 'halted'
+WHERE r.halt_reason != ''
 GROUP BY r.env, r.workflow, r.day, r.halt_reason;

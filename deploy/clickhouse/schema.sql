@@ -140,7 +140,7 @@ AS SELECT
     r.halt_reason AS reason,
     count() AS runs
 FROM default.run_costs AS r
-WHERE r.status = 'halted'
+WHERE r.halt_reason != ''
 GROUP BY
     r.env,
     r.workflow,
@@ -191,7 +191,7 @@ AS SELECT
     anyIf(e.agent_id, e.agent_id != '') AS agent_id,
     if(countIf(e.workflow != '') > 0, anyIf(e.workflow, e.workflow != ''), anyIf(JSONExtractString(e.data, 'workflow'), e.type = 'run.started')) AS workflow,
     toDate(coalesce(minOrNullIf(e.occurred_at, e.type = 'run.started'), min(e.occurred_at))) AS day,
-    multiIf(countIf(e.type = 'run.halted') > 0, 'halted', countIf(e.type = 'run.ended') > 0, if(argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended') = '', 'ended', argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended')), 'active') AS status,
+    multiIf(countIf(e.type = 'run.ended') > 0, if(argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended') = '', 'ended', argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended')), countIf(e.type = 'run.halted') > 0, 'halted', 'active') AS status,
     argMaxIf(e.reason, (e.occurred_at, e.stream_seq), e.type = 'run.halted') AS halt_reason,
     uniqExactIf(e.intent_id, e.type = 'budget.reserved') AS steps,
     countIf(e.type = 'budget.settled') AS settled_calls,

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, removeEnv } from '@warden/messaging';
@@ -15,7 +14,7 @@ import {
   type TestNats,
 } from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appMain } from './support/processes.js';
+import { runWarden } from './support/processes.js';
 import { Stack } from './support/stack.js';
 
 /**
@@ -34,11 +33,7 @@ describe('cost governor: budgets and the kill switch, from the CLI', () => {
 
   /** Runs `warden …` as human `as`; returns its exit status and output. */
   const warden = (as: string, ...args: string[]) =>
-    spawnSync(process.execPath, [appMain('cli'), ...args, '--env', env, '--nats', nats.url], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, WARDEN_TOKEN: tokens[as] ?? '' },
-    });
+    runWarden({ env, natsUrl: nats.url }, args, { WARDEN_TOKEN: tokens[as] ?? '' });
   const json = (as: string, ...args: string[]): unknown => {
     const result = warden(as, ...args, '--json');
     expect(result.status, result.stderr).toBe(0);

@@ -22,7 +22,7 @@ import {
 } from '@warden/testing';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appMain, ROOT } from './support/processes.js';
+import { appMain, ROOT, runWarden } from './support/processes.js';
 import { Stack } from './support/stack.js';
 
 /**
@@ -42,11 +42,7 @@ describe('policy decision: tools, policy versions, approvals', () => {
 
   /** Runs `warden …` as human `as`; returns its exit status and output. */
   const warden = (as: string, ...args: string[]) =>
-    spawnSync(process.execPath, [appMain('cli'), ...args, '--env', env, '--nats', nats.url], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, WARDEN_TOKEN: tokens[as] ?? '' },
-    });
+    runWarden({ env, natsUrl: nats.url }, args, { WARDEN_TOKEN: tokens[as] ?? '' });
   const json = (as: string, ...args: string[]): unknown => {
     const result = warden(as, ...args, '--json');
     expect(result.status, result.stderr).toBe(0);

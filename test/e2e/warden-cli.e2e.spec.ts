@@ -13,7 +13,7 @@ import {
 import { RejectedError, Warden } from '@warden/sdk';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appMain } from './support/processes.js';
+import { appMain, runWarden } from './support/processes.js';
 
 /** `warden up` as a newcomer runs it, and `warden audit` against it. */
 describe('warden CLI', () => {
@@ -26,11 +26,9 @@ describe('warden CLI', () => {
   let httpPort: number;
 
   const warden = (...args: string[]) =>
-    spawnSync(process.execPath, [appMain('cli'), ...args, '--env', env, '--nats', nats.url], {
-      encoding: 'utf8',
-      timeout: 60_000,
+    runWarden({ env, natsUrl: nats.url }, args, {
       // `warden login` stores its token here, not in the home directory of whoever runs the tests.
-      env: { ...process.env, WARDEN_CREDENTIALS_FILE: `${dir}/credentials.json` },
+      WARDEN_CREDENTIALS_FILE: `${dir}/credentials.json`,
     });
 
   beforeAll(async () => {

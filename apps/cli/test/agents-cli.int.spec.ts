@@ -1,16 +1,17 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { CREDENTIAL_HEADER, subjects, SUBJECT_TOKEN_RULE, type AgentView } from '@warden/contracts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SUBJECT_TOKEN_RULE, type AgentView } from '@warden/contracts';
 import { connectNats } from '@warden/messaging';
 import { makeTempDir, removeTempDir, startNats, uniqueEnv, type TestNats } from '@warden/testing';
-import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { agentsCommand } from '../src/commands/agents.command.js';
 import { humansCommand } from '../src/commands/humans.command.js';
 import { loginCommand, logoutCommand } from '../src/commands/login.command.js';
 import { revokeCommand } from '../src/commands/revoke.command.js';
 import { CliError } from '../src/output.js';
+import { captureStdoutInEachTest, inProcessWarden } from './support/cli.js';
+import { startStandInApi, type StandInApi } from './support/stand-in-api.js';
 
 /*
  * The identity CLI commands run in-process against a stand-in identity broker on real NATS: a
@@ -21,12 +22,10 @@ import { CliError } from '../src/output.js';
 
 let nats: TestNats;
 let nc: NatsConnection;
+let api: StandInApi;
 let dir: string;
 const env = uniqueEnv('cli-identity');
-const subscriptions: Subscription[] = [];
-const received: { op: string; body: Record<string, unknown>; credential: string | undefined }[] =
-  [];
-let stdout = '';
+const stdout = captureStdoutInEachTest();
 
 const view: AgentView = {
   agent_id: 'triage-1',
@@ -41,24 +40,6 @@ const view: AgentView = {
   updated_at: '2026-01-01T00:00:00.000000Z',
 };
 
-/** Answers `op` with `result`, recording each request. */
-function respond(op: string, result: unknown): void {
-  const subscription = nc.subscribe(subjects.api(env, 'identity', op));
-  subscriptions.push(subscription);
-  void (async () => {
-    for await (const message of subscription) record(op, message, result);
-  })();
-}
-
-function record(op: string, message: Msg, result: unknown): void {
-  received.push({
-    op,
-    body: message.json<Record<string, unknown>>(),
-    credential: message.headers?.get(CREDENTIAL_HEADER) || undefined,
-  });
-  message.respond(JSON.stringify({ ok: true, result }));
-}
-
 /** Runs `warden <args> --env <env> --nats <url>` in-process, Commander's exits as exceptions. */
 function warden(...args: string[]): Promise<void> {
   return run(...args, '--nats', nats.url);
@@ -66,17 +47,13 @@ function warden(...args: string[]): Promise<void> {
 
 /** Runs `warden <args> --env <env>` in-process (for commands that do not connect). */
 async function run(...args: string[]): Promise<void> {
-  const program = new Command('warden')
-    .addCommand(agentsCommand())
-    .addCommand(humansCommand())
-    .addCommand(loginCommand())
-    .addCommand(logoutCommand())
-    .addCommand(revokeCommand());
-  const quiet = (command: Command): void => {
-    command.exitOverride().configureOutput({ writeErr: () => undefined });
-    command.commands.forEach(quiet);
-  };
-  quiet(program);
+  const program = inProcessWarden(
+    agentsCommand(),
+    humansCommand(),
+    loginCommand(),
+    logoutCommand(),
+    revokeCommand(),
+  );
   await program.parseAsync([...args, '--env', env], { from: 'user' });
 }
 
@@ -84,36 +61,32 @@ beforeAll(async () => {
   nats = await startNats();
   nc = await connectNats({ servers: nats.url, name: 'cli-identity-test' });
   dir = await makeTempDir('cli-identity');
-  respond('agent-register', { agent: view, client_secret: 'wsec_the-secret-shown-once' });
-  respond('agent-list', { agents: [view] });
-  respond('human-token', {
-    token: 'human-token-1',
-    jti: 'jti-1',
-    expires_at: '2099-01-01T00:00:00.000000Z',
+  api = await startStandInApi(nc, env, 'identity', ['agent-register', 'agent-list', 'human-token']);
+  api.answer('agent-register', {
+    ok: true,
+    result: { agent: view, client_secret: 'wsec_the-secret-shown-once' },
   });
-  await nc.flush();
+  api.answer('agent-list', { ok: true, result: { agents: [view] } });
+  api.answer('human-token', {
+    ok: true,
+    result: { token: 'human-token-1', jti: 'jti-1', expires_at: '2099-01-01T00:00:00.000000Z' },
+  });
 });
 
 afterAll(async () => {
-  for (const subscription of subscriptions) subscription.unsubscribe();
+  api.stop();
   await nc.close();
   await removeTempDir(dir);
   await nats.stop();
 });
 
 beforeEach(() => {
-  received.length = 0;
-  stdout = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
+  api.received.length = 0;
   vi.stubEnv('WARDEN_CREDENTIALS_FILE', join(dir, 'config', 'warden', 'credentials.json'));
   vi.stubEnv('WARDEN_TOKEN', '');
 });
 
 afterEach(() => {
-  vi.restoreAllMocks();
   vi.unstubAllEnvs();
 });
 
@@ -132,7 +105,7 @@ describe('warden agents register', () => {
     );
     await expect(attempt).rejects.toThrow(CliError);
     await expect(attempt).rejects.toThrow(SUBJECT_TOKEN_RULE);
-    expect(received).toEqual([]);
+    expect(api.received).toEqual([]);
   });
 
   it('sends the admin token, integer micro-USD and the env, and shows the secret once', async () => {
@@ -153,7 +126,7 @@ describe('warden agents register', () => {
       '--token',
       'admin-token',
     );
-    expect(received).toEqual([
+    expect(api.received).toEqual([
       {
         op: 'agent-register',
         credential: 'admin-token',
@@ -168,8 +141,8 @@ describe('warden agents register', () => {
         },
       },
     ]);
-    expect(stdout).toContain('wsec_the-secret-shown-once');
-    expect(stdout).toMatch(/Store it now/);
+    expect(stdout.text).toContain('wsec_the-secret-shown-once');
+    expect(stdout.text).toMatch(/Store it now/);
   });
 
   it('refuses a private key file, and a budget with a float', async () => {
@@ -208,7 +181,7 @@ describe('warden agents register', () => {
         't',
       ),
     ).rejects.toThrow(/USD amount/);
-    expect(received).toEqual([]);
+    expect(api.received).toEqual([]);
   });
 
   it('says to log in when there is no token', async () => {
@@ -221,8 +194,8 @@ describe('warden agents register', () => {
 
   it('prints help with examples', async () => {
     await expect(warden('agents', 'register', '--help')).rejects.toMatchObject({ exitCode: 0 });
-    expect(stdout).toContain('Examples:');
-    expect(stdout).toContain('--default-budget-usd');
+    expect(stdout.text).toContain('Examples:');
+    expect(stdout.text).toContain('--default-budget-usd');
   });
 });
 
@@ -231,12 +204,12 @@ describe('warden login', () => {
     const secretFile = join(dir, 'admin.secret');
     await writeFile(secretFile, 'the-admin-secret\n');
     await warden('login', '--user', 'admin', '--secret-file', secretFile);
-    expect(received[0]).toEqual({
+    expect(api.received[0]).toEqual({
       op: 'human-token',
       credential: undefined,
       body: { human_id: 'admin', secret: 'the-admin-secret' },
     });
-    expect(stdout).not.toContain('human-token-1');
+    expect(stdout.text).not.toContain('human-token-1');
 
     const path = join(dir, 'config', 'warden', 'credentials.json');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
@@ -246,8 +219,8 @@ describe('warden login', () => {
     expect(stored.envs[env]?.token).toBe('human-token-1');
 
     await warden('agents', 'list', '--json');
-    expect(received[1]).toMatchObject({ op: 'agent-list', credential: 'human-token-1' });
-    expect(JSON.parse(stdout.slice(stdout.indexOf('['))) as unknown).toEqual([view]);
+    expect(api.received[1]).toMatchObject({ op: 'agent-list', credential: 'human-token-1' });
+    expect(JSON.parse(stdout.text.slice(stdout.text.indexOf('['))) as unknown).toEqual([view]);
 
     await run('logout');
     await expect(warden('agents', 'list')).rejects.toThrow(/not logged in/);
@@ -262,6 +235,6 @@ describe('warden revoke', () => {
     await expect(warden('revoke', '--agent', 'A.1', '--all', '--token', 't')).rejects.toThrow(
       SUBJECT_TOKEN_RULE,
     );
-    expect(received).toEqual([]);
+    expect(api.received).toEqual([]);
   });
 });

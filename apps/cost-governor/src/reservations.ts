@@ -7,6 +7,7 @@ import {
   type RunDefaults,
 } from './domain/controls.js';
 import {
+  accountLimitOf,
   agentDayKey,
   DEFAULT_LEDGER_OPTIONS,
   reconcile,
@@ -98,19 +99,6 @@ export class Reservations {
     private readonly settings: ReservationSettings,
   ) {}
 
-  /** The rules a run gets under the controls now (for records created by an intent). */
-  rulesUnder(controls: GovernorControls): RunRules {
-    const limits = configuredRunLimits(controls, this.settings.defaults, undefined);
-    return {
-      budget: {
-        ...(limits.budget_micro_usd === undefined ? {} : { micro_usd: limits.budget_micro_usd }),
-        ...(limits.max_tokens === undefined ? {} : { tokens: limits.max_tokens }),
-      },
-      maxSteps: limits.max_steps ?? this.settings.defaults.max_steps,
-      loop: this.settings.loop,
-    };
-  }
-
   /** The limits a run of an agent with this registered default budget starts with. */
   async runLimitsFor(agentDefaultMicroUsd: number | undefined): Promise<ScopeLimits> {
     return configuredRunLimits(
@@ -118,11 +106,6 @@ export class Reservations {
       this.settings.defaults,
       agentDefaultMicroUsd,
     );
-  }
-
-  /** The rules a run gets now (model calls: their budget when the run record is new). */
-  async currentRules(): Promise<RunRules> {
-    return this.rulesUnder(await this.controls.read());
   }
 
   async reserve(intent: IntentToReserve): Promise<ReservationAnswer> {
@@ -134,7 +117,13 @@ export class Reservations {
       (record) => {
         workflow = record.workflow ?? intent.workflow;
         const gate = gateFor(controls, { agentId: intent.agentId, workflow, tool: intent.tool });
-        const decision = reserveIntent(record, intent, intent.at, rules, gate);
+        const decision = reserveIntent(
+          withWorkflow(record, workflow),
+          intent,
+          intent.at,
+          rules,
+          gate,
+        );
         return { next: decision.next, answer: decision.verdict };
       },
       rules.maxSteps,
@@ -202,7 +191,13 @@ export class Reservations {
           paused = { kind: 'gated', gate, halting: false };
           return { next: undefined, answer: undefined };
         }
-        const decision = routeAndReserve(record, call, table, call.at, rules.budget);
+        const decision = routeAndReserve(
+          withWorkflow(record, workflow),
+          call,
+          table,
+          call.at,
+          rules.budget,
+        );
         return { next: decision.next, answer: decision.verdict };
       },
       rules.maxSteps,
@@ -296,7 +291,7 @@ export class Reservations {
     now: number,
     timeoutMs: number,
   ): Promise<{ bookedMicroUsd: number; runCostMicroUsd: number } | undefined> {
-    let due: { at: number; cost: number; record: RunRecord } | undefined;
+    let due: { at: number; record: RunRecord } | undefined;
     const booked = await this.runs.update(runId, (record) => {
       const account = record.budget;
       const reservation = account?.open[intentId];
@@ -304,7 +299,7 @@ export class Reservations {
         due = undefined;
         return { next: undefined, answer: undefined };
       }
-      due = { at: reservation.reserved_at, cost: reservation.micro_usd, record };
+      due = { at: reservation.reserved_at, record };
       const result = reconcile(account, now, timeoutMs, DEFAULT_LEDGER_OPTIONS, intentId);
       const mine = result.verdict.reconciled.some((entry) => entry.intentId === intentId);
       return {
@@ -334,6 +329,16 @@ export class Reservations {
       next: refuseIntent(record, intent.intentId, reason, intent.at),
       answer: undefined,
     }));
+  }
+
+  /** The rules a run gets under the controls now (for records created by an intent). */
+  private rulesUnder(controls: GovernorControls): RunRules {
+    const limits = configuredRunLimits(controls, this.settings.defaults, undefined);
+    return {
+      budget: accountLimitOf(limits),
+      maxSteps: limits.max_steps ?? this.settings.defaults.max_steps,
+      loop: this.settings.loop,
+    };
   }
 
   private dailyRefusal(
@@ -385,4 +390,12 @@ export class Reservations {
     if (workflow !== undefined) keys.push(workflowDayKey(workflow, at, this.settings.day));
     for (const key of keys) await this.daily.change(key, change);
   }
+}
+
+/**
+ * The record with the workflow its intents name, when `run.started` has not set one: whatever
+ * the intent is charged to here, its settlement finds in the record later.
+ */
+function withWorkflow(record: RunRecord, workflow: string | undefined): RunRecord {
+  return workflow === undefined || record.workflow !== undefined ? record : { ...record, workflow };
 }

@@ -78,6 +78,41 @@ describe('cost-governor controls (budgets, kill switch, breakers, reconciliation
     expect(answers).toEqual(['reserved', 'reserved', 'daily_budget', 'reserved']);
   });
 
+  it('settles a workflow’s day for a run whose workflow only its intents name', async () => {
+    await harness.publishChange(
+      'budget.configured',
+      {
+        scope: 'workflow',
+        scope_id: 'digest',
+        limits: { budget_micro_usd: 1_000 },
+        by: 'human:ops',
+      },
+      { workflow: 'digest' },
+    );
+    await harness.controlsWhere((c) => c.workflows.digest !== undefined);
+    const intent = harness.decided({
+      run: 'wf-unnamed',
+      agent: 'wf-bot-3',
+      workflow: 'digest',
+      costMicroUsd: 10,
+    });
+    expect(await oneByOne([intent])).toEqual(['reserved']);
+    const day = intent.occurred_at.slice(0, 10);
+    const key = `workflow.digest.${day}`;
+    const held = await harness.budgetValue<BudgetAccount>(key);
+    expect(Object.keys(held?.open ?? {})).toContain(intent.intent_id);
+    await harness.publisher.publish(harness.executed(intent));
+    await waitFor(async () => {
+      const account = await harness.budgetValue<BudgetAccount>(key);
+      return account !== undefined && !Object.keys(account.open).includes(intent.intent_id ?? '');
+    });
+    const settled = await harness.budgetValue<BudgetAccount>(key);
+    expect(settled?.closed.find((entry) => entry.id === intent.intent_id)).toMatchObject({
+      outcome: 'settled',
+      micro_usd: 10,
+    });
+  });
+
   it('rate-limits an agent’s calls of a tool per window', async () => {
     await harness.publishChange(
       'budget.configured',

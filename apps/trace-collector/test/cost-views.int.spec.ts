@@ -133,7 +133,7 @@ describe('cost views (0003_cost_views)', () => {
       { occurredAt: at(DAY_1, 12), cause: bWithoutWorkflow },
     );
 
-    // Day 2: C and D succeed (4,001 µUSD between them), E is paused and settles nothing.
+    // Day 2: C and D succeed (4,001 µUSD between them), E settles nothing.
     const c = startRun('run-c', DAY_2, 8, { envelope: 'refunds' });
     toolCall(c, DAY_2, 8, 3_000);
     emit('run.ended', { status: 'succeeded' }, { occurredAt: at(DAY_2, 8), cause: c });
@@ -141,12 +141,14 @@ describe('cost views (0003_cost_views)', () => {
     const d = startRun('run-d', DAY_2, 9, { data: 'refunds' });
     modelCall(d, DAY_2, 9, 1_001);
     emit('run.ended', { status: 'succeeded' }, { occurredAt: at(DAY_2, 9), cause: d });
+    // E is paused, then (resumed) cancelled by its agent: it ended cancelled, and was halted.
     const e = startRun('run-e', DAY_2, 10, { envelope: 'refunds' });
     emit(
       'run.halted',
       { reason: 'paused', by: 'ops@example.com' },
       { occurredAt: at(DAY_2, 10), cause: e },
     );
+    emit('run.ended', { status: 'cancelled' }, { occurredAt: at(DAY_2, 11), cause: e });
     // F, another workflow, started on day 1 and still active, settles after midnight: the
     // run counts on day 1, the agent's spend on day 2.
     const f = startRun('run-f', DAY_1, 23, { envelope: 'digest' });
@@ -222,7 +224,7 @@ describe('cost views (0003_cost_views)', () => {
         agent_id: 'refund-bot',
         workflow: 'refunds',
         day: DAY_2,
-        status: 'halted',
+        status: 'cancelled',
         halt_reason: 'paused',
         steps: '0',
         settled_calls: '0',

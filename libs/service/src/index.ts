@@ -12,6 +12,7 @@ export {
   type HumanCaller,
   IntrospectingHumanAuthorizer,
 } from './human-authorizer.js';
+export { type HumanApiAnswers, type HumanApiOp, serveHumanApi } from './human-api.js';
 export { provisionedPublisherProvider } from './provisioned-publisher.js';
 export { serviceConnectOptions } from './nats-connect-options.js';
 export {

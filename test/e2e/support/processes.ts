@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getFreePort, waitFor } from '@warden/testing';
@@ -12,6 +12,23 @@ export function appMain(app: string): string {
   if (!existsSync(path))
     throw new Error(`${path} is missing: run \`npm run build\` first (npm test does)`);
   return path;
+}
+
+/**
+ * Runs the built `warden` CLI once against an env (`--env`, `--nats` appended), with `env`
+ * added to the environment (a human's `WARDEN_TOKEN`, a credentials file), and returns its exit
+ * status and output.
+ */
+export function runWarden(
+  target: { env: string; natsUrl: string },
+  args: readonly string[],
+  env: Record<string, string> = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(
+    process.execPath,
+    [appMain('cli'), ...args, '--env', target.env, '--nats', target.natsUrl],
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } },
+  );
 }
 
 /** A service started as its own process. */

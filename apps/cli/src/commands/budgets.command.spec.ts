@@ -1,18 +1,8 @@
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import {
-  BudgetSetRequest,
-  BudgetShowRequest,
-  CREDENTIAL_HEADER,
-  subjects,
-  type ConfiguredBudgets,
-  type DailySpend,
-} from '@warden/contracts';
-import { connectNats } from '@warden/messaging';
-import { startNats, uniqueEnv, type TestNats } from '@warden/testing';
+import { BudgetSetRequest, BudgetShowRequest } from '@warden/contracts';
 import type { Command, CommanderError } from 'commander';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { AGENT_BUDGET_SET, BUDGETS, SPEND } from '../../test/support/governor-views.js';
 import { formatDuration, parseDurationMs } from '../duration.js';
-import { ApiRefusedError } from '../nats-client.js';
 import { CliError } from '../output.js';
 import { formatUsd, parseUsdToMicros } from '../usd.js';
 import {
@@ -35,48 +25,6 @@ import {
   WORKFLOW_COLUMNS,
   workflowRows,
 } from './budgets.command.js';
-
-const BUDGETS: ConfiguredBudgets = {
-  run: {
-    budget_micro_usd: 5_000_000,
-    max_steps: 50,
-    max_wall_clock_seconds: 1800,
-    set_by: 'admin',
-    set_at: '2025-01-01T00:00:00.000000Z',
-  },
-  agents: [
-    {
-      agent_id: 'support-triage-1',
-      budget_micro_usd: 20_000_000,
-      rate_limits: {
-        '*': { calls: 100, window_ms: 3_600_000 },
-        'zendesk.update_ticket': { calls: 10, window_ms: 60_000 },
-      },
-      set_by: 'admin',
-      set_at: '2025-01-02T00:00:00.000000Z',
-    },
-  ],
-  workflows: [
-    {
-      workflow: 'refunds',
-      max_tokens: 2_000_000,
-      set_by: 'bob',
-      set_at: '2025-01-03T00:00:00.000000Z',
-    },
-  ],
-};
-
-const SPEND: DailySpend = {
-  scope: 'agent',
-  id: 'support-triage-1',
-  day: '2025-01-31',
-  limit_micro_usd: 20_000_000,
-  booked_micro_usd: 12_345_678,
-  reserved_micro_usd: 1,
-  booked_tokens: 4200,
-  remaining_micro_usd: 7_654_321,
-  resets_at: '2025-02-01T00:00:00.000000Z',
-};
 
 describe('USD amounts', () => {
   it('converts to micro-USD exactly, on the digits', () => {
@@ -210,15 +158,7 @@ describe('budgets set: the request', () => {
         { tool: '*', calls: 100, window_ms: 3_600_000 },
       ],
     });
-    expect(BudgetSetRequest.parse(agent)).toEqual({
-      scope: 'agent',
-      agent_id: 'support-triage-1',
-      budget_micro_usd: 20_000_000,
-      rate_limits: {
-        'zendesk.update_ticket': { calls: 10, window_ms: 60_000 },
-        '*': { calls: 100, window_ms: 3_600_000 },
-      },
-    });
+    expect(BudgetSetRequest.parse(agent)).toEqual(AGENT_BUDGET_SET);
 
     const workflow = budgetSettingFrom({ workflow: 'refunds', dailyTokens: 2_000_000 });
     expect(BudgetSetRequest.parse(workflow)).toEqual({
@@ -368,145 +308,6 @@ describe('budgets tables', () => {
       'set the budget of agent a-1\n\n',
     );
     expect(describeSet({ scope: 'run' }, false)).toMatch(/^unchanged: the run limits/);
-  });
-});
-
-/*
- * The commands against a stand-in cost governor on real NATS: a responder on
- * `warden.<env>.api.cost.<op>` that records what the CLI sent and answers as told.
- */
-describe('budgets against the cost governor API', () => {
-  let nats: TestNats;
-  let nc: NatsConnection;
-  const env = uniqueEnv('cli-budgets');
-  const subscriptions: Subscription[] = [];
-  const received: { op: string; body: unknown; credential: string | undefined }[] = [];
-  const answers = new Map<string, unknown>();
-  let stdout = '';
-
-  function respond(op: string): void {
-    const subscription = nc.subscribe(subjects.api(env, 'cost', op));
-    subscriptions.push(subscription);
-    void (async () => {
-      for await (const message of subscription) answer(op, message);
-    })();
-  }
-
-  function answer(op: string, message: Msg): void {
-    received.push({
-      op,
-      body: message.json<unknown>(),
-      credential: message.headers?.get(CREDENTIAL_HEADER) || undefined,
-    });
-    message.respond(JSON.stringify(answers.get(op)));
-  }
-
-  function warden(...args: string[]): Promise<unknown> {
-    return quiet(budgetsCommand()).parseAsync(
-      [...args, '--env', env, '--nats', nats.url, '--token', 'admin-token'],
-      { from: 'user' },
-    );
-  }
-
-  beforeAll(async () => {
-    nats = await startNats();
-    nc = await connectNats({ servers: nats.url, name: 'cli-budgets-test' });
-    respond('budget-set');
-    respond('budget-show');
-    await nc.flush();
-  });
-
-  afterAll(async () => {
-    for (const subscription of subscriptions) subscription.unsubscribe();
-    await nc.close();
-    await nats.stop();
-  });
-
-  beforeEach(() => {
-    received.length = 0;
-    stdout = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stdout += chunk.toString();
-      return true;
-    });
-  });
-
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
-  it('sends the setting in micro-USD with the token, and prints the resulting budgets', async () => {
-    answers.set('budget-set', { ok: true, result: { budgets: BUDGETS, changed: true } });
-    await warden(
-      'set',
-      '--agent',
-      'support-triage-1',
-      '--daily-usd',
-      '20',
-      '--rate-limit',
-      'zendesk.update_ticket=10/1m',
-      '--rate-limit',
-      '*=100/1h',
-    );
-    expect(received).toEqual([
-      {
-        op: 'budget-set',
-        credential: 'admin-token',
-        body: {
-          scope: 'agent',
-          agent_id: 'support-triage-1',
-          budget_micro_usd: 20_000_000,
-          rate_limits: {
-            'zendesk.update_ticket': { calls: 10, window_ms: 60_000 },
-            '*': { calls: 100, window_ms: 3_600_000 },
-          },
-        },
-      },
-    ]);
-    expect(stdout).toMatch(/^set the budget of agent support-triage-1\n/);
-    expect(stdout).toContain('zendesk.update_ticket=10/1m, *=100/1h');
-    expect(stdout).toContain('20.00');
-  });
-
-  it('prints the result as JSON with --json, and "unchanged" when it was already so', async () => {
-    answers.set('budget-set', { ok: true, result: { budgets: BUDGETS, changed: false } });
-    await warden('set', '--run', '--budget-usd', '5.00', '--json');
-    expect(JSON.parse(stdout)).toEqual({ budgets: BUDGETS, changed: false });
-    stdout = '';
-    await warden('set', '--run', '--budget-usd', '5.00');
-    expect(stdout).toMatch(/^unchanged: the run limits already had exactly these limits/);
-  });
-
-  it("shows an agent's spend for the day", async () => {
-    answers.set('budget-show', { ok: true, result: { budgets: BUDGETS, spend: [SPEND] } });
-    await warden('show', '--agent', 'support-triage-1', '--day', '2025-01-31');
-    expect(received[0]?.body).toEqual({ agent_id: 'support-triage-1', day: '2025-01-31' });
-    expect(stdout).toContain('Spend');
-    expect(stdout).toContain('12.345678');
-  });
-
-  it('turns a refusal into an error that says what to do next', async () => {
-    answers.set('budget-set', {
-      ok: false,
-      error: { code: 'forbidden', message: 'human alice lacks the admin role' },
-    });
-    const error = await warden('set', '--workflow', 'refunds', '--daily-usd', '100').catch(
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(ApiRefusedError);
-    expect((error as ApiRefusedError).message).toBe('human alice lacks the admin role');
-    expect((error as ApiRefusedError).hint).toMatch(/admin role.*warden login --user <admin>/);
-  });
-
-  it('says no cost governor runs when nothing answers', async () => {
-    const error = await quiet(budgetsCommand())
-      .parseAsync(
-        ['show', '--env', uniqueEnv('cli-budgets-none'), '--nats', nats.url, '--token', 't'],
-        { from: 'user' },
-      )
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CliError);
-    expect((error as CliError).message).toMatch(/no cost governor is running/);
   });
 });
 

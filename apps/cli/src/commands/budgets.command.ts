@@ -74,9 +74,9 @@ export function budgetsCommand(): Command {
 Exactly one of --run, --agent or --workflow. Setting replaces the scope's whole budget: a limit
 left out is no longer limited, and a scope set with no limit at all is unlimited.
 
-Run limits apply to every run; a run's declared limits can only tighten them, and the governor's
-environment (GOVERNOR_MAX_STEPS, GOVERNOR_RUN_BUDGET_USD) and each agent's registered default
-budget still apply underneath. Daily budgets cover all runs of the agent or workflow and start
+Run limits apply to every run; a run's declared limits can only tighten them. Where this leaves a
+limit unset, an agent's registered default budget, then the governor's environment
+(GOVERNOR_MAX_STEPS, GOVERNOR_RUN_BUDGET_USD) apply. Daily budgets cover all runs of the agent or workflow and start
 afresh each day (\`warden budgets show --agent <id>\` prints when). USD amounts take up to 6
 decimals (0.000001 is one micro-dollar); durations are like 60s, 1m, 1h or 1h30m.
 

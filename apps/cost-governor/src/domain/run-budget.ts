@@ -87,16 +87,21 @@ export interface RunDecision<V> {
 }
 
 /**
- * Decides one allowed intent against its run: loop breaking, the step cap, then the run's money
- * budget, in one record, so the answer is written together with the counts and is the same for
- * every copy of the intent (a redelivery, a second replica racing it). In this order:
+ * Decides one allowed intent against its run: the kill switch and breakers (`gate`), loop
+ * breaking, the wall clock, the step cap, then the run's money budget, in one record, so the
+ * answer is written together with the counts and is the same for every copy of the intent (a
+ * redelivery, a second replica racing it). In this order:
  *
  * 1. an intent already counted keeps its `reserved` answer, even after a later halt;
- * 2. one refused for budget stays refused (it is marked released in the account);
+ * 2. one refused before stays refused for the same reason (it is marked released in the
+ *    account, with the reason), whatever has been resumed or freed since;
  * 3. a run halted as a loop refuses everything; the intent that tripped it is told so again;
- * 4. the step cap;
- * 5. the loop rules (issue 6 §4: the fourth identical call halts the run);
- * 6. the money: a step, and the call in the loop state, are counted only when the money is
+ * 4. a paused agent or workflow, or the tool's open breaker, refuses the intent; the first such
+ *    intent of each pause (or breaker opening) halts the run (`halting`);
+ * 5. the wall clock;
+ * 6. the step cap;
+ * 7. the loop rules (issue 6 §4: the fourth identical call halts the run);
+ * 8. the money: a step, and the call in the loop state, are counted only when the money is
  *    reserved too, so a call denied for budget uses up neither.
  */
 export function reserveIntent(

@@ -30,9 +30,8 @@ export const RateLimitTool = z.union([ToolName, z.literal('*')]);
 
 /**
  * The limits of every run (the operator's defaults; a run's declared limits can only tighten
- * them). An absent field is no limit, except that the governor's environment
- * (`GOVERNOR_MAX_STEPS`, `GOVERNOR_RUN_BUDGET_USD`) and the agent's registered default budget
- * still apply underneath.
+ * them). Where a field is absent, the agent's registered default budget, then the governor's
+ * environment (`GOVERNOR_MAX_STEPS`, `GOVERNOR_RUN_BUDGET_USD`) apply; else it is unlimited.
  */
 export const RunBudgetLimits = z.strictObject({
   budget_micro_usd: MicroUsd.max(Number.MAX_SAFE_INTEGER).optional(),
