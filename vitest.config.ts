@@ -25,6 +25,7 @@ const project = (name: string, dir: string) => ({
 const projects = [
   ...readdirSync(resolve(root, 'libs')).map((lib) => project(lib, `libs/${lib}`)),
   ...readdirSync(resolve(root, 'apps')).map((app) => project(app, `apps/${app}`)),
+  project('helpdesk', 'examples/support-triage/helpdesk'),
   ...(existsSync(resolve(root, 'test/e2e')) ? [project('e2e', 'test/e2e')] : []),
 ];
 

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope, EventType } from '@warden/contracts';
 import { connectNats, removeEnv } from '@warden/messaging';
 import { BUILTIN_POLICY_FILES, builtinToolSources, shippedSchemaText } from '@warden/policy';
-import { DeniedError, Warden, type Run } from '@warden/sdk';
+import { DeniedError, type Warden, type Run } from '@warden/sdk';
 import {
   ApiRefusal,
   auditSql,
@@ -13,7 +13,6 @@ import {
   eventsOfType,
   humanWithToken,
   makeTempDir,
-  registerAgents,
   removeTempDir,
   startNats,
   uniqueEnv,
@@ -23,6 +22,7 @@ import {
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appMain, ROOT, runWarden } from './support/processes.js';
+import { connectTriageAgent, exampleFiles } from './support/triage.js';
 import { Stack } from './support/stack.js';
 
 /**
@@ -88,18 +88,7 @@ describe('policy decision: tools, policy versions, approvals', () => {
     tokens.lead = await humanWithToken(nc, env, 'lead', ['support-leads']);
     tokens.alice = await humanWithToken(nc, env, 'alice', ['support-leads']);
     tokens.bob = await humanWithToken(nc, env, 'bob', []);
-    const secrets = await registerAgents(nc, env, ['triage-1'], {
-      owner: 'alice',
-      domains: ['support'],
-      tool_groups: ['zendesk'],
-    });
-    agent = await Warden.connect({
-      servers: nats.url,
-      env,
-      agentId: 'triage-1',
-      credential: { clientSecret: secrets.get('triage-1') ?? '' },
-    });
-    run = await agent.startRun({ workflow: 'support-triage' });
+    ({ agent, run } = await connectTriageAgent(nc, nats.url, env));
   }, 120_000);
 
   afterAll(async () => {
@@ -285,10 +274,10 @@ describe('policy decision: tools, policy versions, approvals', () => {
       cost_micro_usd: 1000,
     });
     // The grant lets the intent go on: the governor reserves its price and the executor answers
-    // (this example tool has no upstream here, so the executor resolves it failed, unknown_tool).
+    // (this env has no `helpdesk` upstream, so the executor resolves it failed, tool_misconfigured).
     const reserved = await eventOf('budget.reserved', bulk.intentId);
     expect(reserved.data).toMatchObject({ tool: 'zendesk.bulk_close', reserved_micro_usd: 1000 });
-    expect(await bulk.outcome).toMatchObject({ status: 'failed', reason: 'unknown_tool' });
+    expect(await bulk.outcome).toMatchObject({ status: 'failed', reason: 'tool_misconfigured' });
 
     // Nobody answers the other one: it expires (TTL 25 s here, so that the CLI calls above fit in
     // it on a loaded machine), the intent is denied, and a late approval is refused.
@@ -319,10 +308,3 @@ describe('policy decision: tools, policy versions, approvals', () => {
     expect(diff.stdout).toMatch(/reads\.cedar/);
   });
 });
-
-function exampleFiles(folder: string): string[] {
-  const base = join(ROOT, 'examples/support-triage', folder);
-  return readdirSync(base)
-    .sort()
-    .map((name) => join(base, name));
-}

@@ -3,17 +3,20 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
- * What `warden up` keeps for the identity broker of one env under its state directory, so a
- * restart finds the same keys and admin:
+ * What `warden up` keeps for one env under its state directory, so a restart finds the same keys
+ * and admin:
  * - `identity-master.key`: the master key that encrypts the broker's signing keys in NATS KV
  *   (made on first start; losing it means the signing keys must be rotated away);
+ * - `executor-master.key`: the master key that seals the tool executor's credentials in NATS KV
+ *   (`warden secrets`; losing it means setting them again);
  * - `bootstrap-admin.secret`: the bootstrap admin's secret, written by the broker the first time
  *   it creates that admin.
- * Both are mode 0600. An operator who sets IDENTITY_MASTER_KEY / IDENTITY_BOOTSTRAP_ADMIN_SECRET
- * in the environment overrides the files.
+ * All are mode 0600. An operator who sets IDENTITY_MASTER_KEY, EXECUTOR_MASTER_KEY or
+ * IDENTITY_BOOTSTRAP_ADMIN_SECRET in the environment overrides the files.
  */
 export interface IdentityState {
   readonly masterKey: string;
+  readonly executorMasterKey: string;
   readonly bootstrapSecretFile: string;
 }
 
@@ -21,23 +24,29 @@ export interface IdentityState {
 export function identityState(stateDir: string, env: string): IdentityState {
   const dir = resolve(stateDir, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keyFile = join(dir, 'identity-master.key');
+  return {
+    masterKey: masterKeyIn(join(dir, 'identity-master.key')),
+    executorMasterKey: masterKeyIn(join(dir, 'executor-master.key')),
+    bootstrapSecretFile: join(dir, 'bootstrap-admin.secret'),
+  };
+}
+
+/** The 32-byte key (base64) kept in `file`, made there the first time. */
+function masterKeyIn(file: string): string {
   try {
     // 'wx': two `warden up` starting at once must not each write a different key.
-    writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  return {
-    masterKey: readFileSync(keyFile, 'utf8').trim(),
-    bootstrapSecretFile: join(dir, 'bootstrap-admin.secret'),
-  };
+  return readFileSync(file, 'utf8').trim();
 }
 
 /** The environment the identity broker gets from `warden up`: files unless the operator set values. */
 export function identityEnv(state: IdentityState): Record<string, string> {
   return {
     IDENTITY_MASTER_KEY: process.env['IDENTITY_MASTER_KEY'] ?? state.masterKey,
+    EXECUTOR_MASTER_KEY: process.env['EXECUTOR_MASTER_KEY'] ?? state.executorMasterKey,
     IDENTITY_BOOTSTRAP_SECRET_FILE:
       process.env['IDENTITY_BOOTSTRAP_SECRET_FILE'] ?? state.bootstrapSecretFile,
   };

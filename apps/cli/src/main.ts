@@ -14,6 +14,7 @@ import { pauseCommand, pausedCommand, resumeCommand } from './commands/pause.com
 import { policiesCommand } from './commands/policies.command.js';
 import { loginCommand, logoutCommand } from './commands/login.command.js';
 import { revokeCommand } from './commands/revoke.command.js';
+import { secretsCommand } from './commands/secrets.command.js';
 import { serveCommand } from './commands/serve.command.js';
 import { toolsCommand } from './commands/tools.command.js';
 import { upCommand } from './commands/up.command.js';
@@ -41,6 +42,7 @@ const program = new Command('warden')
   .addCommand(policiesCommand())
   .addCommand(approvalsCommand())
   .addCommand(budgetsCommand())
+  .addCommand(secretsCommand())
   .addCommand(pauseCommand())
   .addCommand(resumeCommand())
   .addCommand(pausedCommand())

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ApiServer, ensureKvBuckets, type EventPublisher } from '@warden/messaging';
+import { ApiServer, ensureKvBuckets, ForeignKv, type EventPublisher } from '@warden/messaging';
 import {
   IntrospectingHumanAuthorizer,
   NATS_CONNECTION,
@@ -126,7 +126,7 @@ class GovernorLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
       provide: AgentDefaults,
       inject: [NATS_CONNECTION, SERVICE_CONFIG],
       useFactory: (nc: NatsConnection, config: CostGovernorConfig) =>
-        new AgentDefaults(nc, config.WARDEN_ENV),
+        new AgentDefaults(new ForeignKv(nc, config.WARDEN_ENV, 'agents')),
     },
     {
       provide: Reservations,

@@ -1,7 +1,9 @@
 import { baseEnv, eventConsumerEnv, withExample } from '@warden/service';
 import { z } from 'zod';
+import { DEFAULT_BREAKER_RULES } from './domain/breaker.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './domain/outcome.js';
 import { DEFAULT_MAX_ATTEMPTS } from './domain/redelivery.js';
+import { secretsEnv } from './secrets/secrets-config.js';
 
 const int = (min: number, max: number, example: string, fallback: number) =>
   withExample(z.coerce.number().int().min(min).max(max), example).default(fallback);
@@ -27,5 +29,19 @@ export const ToolExecutorConfig = z.object({
   EXECUTOR_LEASE_GRACE_MS: int(0, 60_000, '1000', 1_000),
   /** Attempts of one intent (first run and re-runs after interruptions) before it fails. */
   EXECUTOR_MAX_ATTEMPTS: int(1, 20, '3', DEFAULT_MAX_ATTEMPTS),
+  /**
+   * The upstreams registered tools may call in this env (YAML or JSON: name → base_url, the tools
+   * allowed to call it, allow_private, allow_hosts; see src/adapters/upstreams.ts). Unset: none, so
+   * every http tool fails `tool_misconfigured` and only the built-ins run.
+   */
+  EXECUTOR_UPSTREAMS_FILE: withExample(
+    z.string().min(1),
+    'deploy/executor/upstreams.yaml',
+  ).optional(),
+  /** Failures in a row that open a tool's breaker (issue 7 §4). */
+  EXECUTOR_BREAKER_FAILURES: int(1, 1_000, '5', DEFAULT_BREAKER_RULES.consecutiveFailures),
+  /** How long an open breaker fails calls fast before one probe may go through. */
+  EXECUTOR_BREAKER_COOLDOWN_MS: int(100, 3_600_000, '30000', DEFAULT_BREAKER_RULES.cooldownMs),
+  ...secretsEnv,
 });
 export type ToolExecutorConfig = z.infer<typeof ToolExecutorConfig>;

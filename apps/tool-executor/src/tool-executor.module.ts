@@ -1,20 +1,43 @@
+import { readFileSync } from 'node:fs';
 import { Module } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ensureKvBuckets } from '@warden/messaging';
-import { NATS_CONNECTION, SERVICE_CONFIG, SERVICE_LOGGER } from '@warden/service';
+import { ensureKvBuckets, ForeignKv, type EventPublisher } from '@warden/messaging';
+import {
+  NATS_CONNECTION,
+  provisionedPublisherProvider,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
+} from '@warden/service';
 import type { Logger } from '@warden/telemetry';
+import {
+  HttpAdapter,
+  NatsAdapter,
+  parseUpstreamTable,
+  type UpstreamTable,
+} from './adapters/index.js';
 import type { ToolExecutorConfig } from './config.js';
+import { DEFAULT_BREAKER_RULES } from './domain/breaker.js';
 import { ExecuteToolHandler } from './handlers/execute-tool.handler.js';
 import { BuiltinToolRunner } from './infra/builtin-tools.runner.js';
 import { EXECUTION_STORE, type ExecutionStore } from './infra/execution-store.js';
 import { KvExecutionStore } from './infra/execution-store.kv.js';
 import { TOOL_RUNNER, type ToolRunner } from './infra/tool-runner.js';
+import { ToolRunners } from './infra/tool-runners.js';
+import { BreakerEvents } from './registered/breaker-events.js';
+import { BreakerStore } from './registered/breaker-store.js';
+import { RegisteredTools } from './registered/registered-tools.js';
+import { RegisteredToolRunner } from './registered/registered-tools.runner.js';
+import { SecretStore, secretsProviders } from './secrets/index.js';
 import { ExecuteTool } from './use-cases/execute-tool.use-case.js';
+
+const PUBLISHER = Symbol('tool-executor.publisher');
 
 /** Tool executor: do it, safely (DESIGN §2 step 5, §5). */
 @Module({
   controllers: [ExecuteToolHandler],
   providers: [
+    ...secretsProviders,
+    provisionedPublisherProvider(PUBLISHER),
     {
       provide: EXECUTION_STORE,
       inject: [NATS_CONNECTION, SERVICE_CONFIG],
@@ -23,8 +46,32 @@ import { ExecuteTool } from './use-cases/execute-tool.use-case.js';
         return new KvExecutionStore(executions);
       },
     },
-    // Only the built-ins for now; HTTP and NATS tool runners join them behind this token.
-    { provide: TOOL_RUNNER, useFactory: () => new BuiltinToolRunner() },
+    {
+      // The built-ins first (a registration cannot shadow them), then the registered tools.
+      provide: TOOL_RUNNER,
+      inject: [NATS_CONNECTION, SERVICE_CONFIG, SERVICE_LOGGER, SecretStore, PUBLISHER],
+      useFactory: async (
+        nc: NatsConnection,
+        config: ToolExecutorConfig,
+        logger: Logger,
+        secrets: SecretStore,
+        publisher: EventPublisher,
+      ): Promise<ToolRunner> => {
+        const { breakers } = await ensureKvBuckets(nc, config.WARDEN_ENV, ['breakers']);
+        const registered = new RegisteredToolRunner(
+          new RegisteredTools(new ForeignKv(nc, config.WARDEN_ENV, 'tools')),
+          [new HttpAdapter({ upstreams: upstreamsOf(config) }), new NatsAdapter(nc)],
+          secrets,
+          new BreakerStore(breakers, {
+            ...DEFAULT_BREAKER_RULES,
+            consecutiveFailures: config.EXECUTOR_BREAKER_FAILURES,
+            cooldownMs: config.EXECUTOR_BREAKER_COOLDOWN_MS,
+          }),
+          new BreakerEvents(publisher, logger),
+        );
+        return new ToolRunners([new BuiltinToolRunner(), registered]);
+      },
+    },
     {
       provide: ExecuteTool,
       inject: [EXECUTION_STORE, TOOL_RUNNER, SERVICE_CONFIG, SERVICE_LOGGER],
@@ -49,3 +96,14 @@ import { ExecuteTool } from './use-cases/execute-tool.use-case.js';
   ],
 })
 export class ToolExecutorModule {}
+
+/** The env's upstream table (EXECUTOR_UPSTREAMS_FILE); a bad file stops the start, listing why. */
+function upstreamsOf(config: ToolExecutorConfig): UpstreamTable {
+  const file = config.EXECUTOR_UPSTREAMS_FILE;
+  if (file === undefined) return {};
+  const parsed = parseUpstreamTable(readFileSync(file, 'utf8'));
+  if (!parsed.ok) {
+    throw new Error(`EXECUTOR_UPSTREAMS_FILE ${file} is invalid: ${parsed.problems.join('; ')}`);
+  }
+  return parsed.table;
+}

@@ -10,6 +10,7 @@ export * from './api/reply.js';
 export * from './api/identity.js';
 export * from './api/policy.js';
 export * from './api/governor.js';
+export * from './api/executor.js';
 export * from './builtin-tools.js';
 export * from './digest.js';
 export * from './headers.js';

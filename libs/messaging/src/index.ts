@@ -47,6 +47,7 @@ export {
   type JetStreamTransportStatus,
 } from './jetstream.strategy.js';
 export { casUpdate, type CasOptions, type CasResult } from './kv-cas.js';
+export { ForeignKv } from './foreign-kv.js';
 export { silentLogger, type MessagingLogger } from './logger.js';
 export { isMessagingError, MessagingError, type MessagingErrorCode } from './messaging.errors.js';
 export { JETSTREAM_TRANSPORT, OnEvent } from './on-event.decorator.js';

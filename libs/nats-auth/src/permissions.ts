@@ -184,11 +184,15 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
       'intent.resolved',
       'breaker.opened',
       'breaker.closed',
+      // Audit of its credential store (`warden secrets`): ref and version, never the value.
+      'secret.changed',
       'event.dead_lettered',
     ],
     api: 'tools',
-    kvOwn: ['executions', 'breakers'],
+    kvOwn: ['executions', 'breakers', 'secrets'],
     kvRead: ['tools'],
+    // Its secrets ops carry a human token, which only the broker can verify.
+    calls: ['identity.human-introspect'],
   },
   'trace-collector': {
     // One durable over the whole stream: the collector records every event.

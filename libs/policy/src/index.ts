@@ -88,6 +88,13 @@ export {
 } from './cedar/index.js';
 export { SHIPPED_SCHEMA_PATH, shippedSchemaPath, shippedSchemaText } from './shipped-schema.js';
 export {
+  latestKey,
+  parseStoredTool,
+  StoredTool,
+  storedFromEvent,
+  versionKey,
+} from './stored-tool.js';
+export {
   BUILTIN_POLICY_FILES,
   BUILTIN_TOOL_SOURCES,
   builtinToolSources,

@@ -16,11 +16,18 @@ export const TEST_IDENTITY_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 /** The bootstrap admin's secret in tests. */
 export const TEST_ADMIN_SECRET = 'test-bootstrap-admin-secret-not-for-production';
 
-/** The environment an identity broker under test needs: its master key and a known admin secret. */
+/** A fixed tool-executor master key for tests (seals `warden secrets`): never use it elsewhere. */
+export const TEST_EXECUTOR_MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
+
+/**
+ * The keys services under test need: the identity broker's master key and a known admin secret,
+ * and the tool executor's master key.
+ */
 export function identityTestEnv(): Record<string, string> {
   return {
     IDENTITY_MASTER_KEY: TEST_IDENTITY_MASTER_KEY,
     IDENTITY_BOOTSTRAP_ADMIN_SECRET: TEST_ADMIN_SECRET,
+    EXECUTOR_MASTER_KEY: TEST_EXECUTOR_MASTER_KEY,
   };
 }
 

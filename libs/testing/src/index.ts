@@ -35,5 +35,6 @@ export {
   identityTestEnv,
   registerAgents,
   TEST_ADMIN_SECRET,
+  TEST_EXECUTOR_MASTER_KEY,
   TEST_IDENTITY_MASTER_KEY,
 } from './identity.js';

@@ -23,11 +23,18 @@ export function runWarden(
   target: { env: string; natsUrl: string },
   args: readonly string[],
   env: Record<string, string> = {},
+  /** What it reads on stdin (`warden secrets set … --from-stdin`). */
+  input?: string,
 ): SpawnSyncReturns<string> {
   return spawnSync(
     process.execPath,
     [appMain('cli'), ...args, '--env', target.env, '--nats', target.natsUrl],
-    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } },
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, ...env },
+      ...(input === undefined ? {} : { input }),
+    },
   );
 }
 

@@ -1,5 +1,6 @@
 import {
   CREDENTIAL_HEADER,
+  EXECUTOR_API,
   GOVERNOR_API,
   IDENTITY_API,
   isSubjectToken,
@@ -8,6 +9,7 @@ import {
   SUBJECT_TOKEN_RULE,
   type PolicyApiOp,
   type GovernorApiOp,
+  type ExecutorApiOp,
 } from '@warden/contracts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { z } from 'zod';
@@ -133,6 +135,26 @@ export async function callGovernorAdmin<O extends GovernorApiOp>(
 }
 
 /**
+ * Calls one tool executor op (EXECUTOR_API, `warden.<env>.api.tools.<op>`) the same way, for
+ * `warden secrets …`. The request of `secret-set`/`secret-rotate` carries a value: it goes only
+ * into the request body, never into an error, a hint or the output.
+ */
+export async function callExecutorAdmin<O extends ExecutorApiOp>(
+  options: AdminOptions,
+  op: O,
+  body: z.input<(typeof EXECUTOR_API)[O]['request']>,
+): Promise<z.output<(typeof EXECUTOR_API)[O]['result']>> {
+  return (await callAdmin(options, {
+    api: 'tools',
+    op,
+    service: 'tool executor',
+    body,
+    result: EXECUTOR_API[op].result,
+    hint: (code) => executorHint(op, code, options.env),
+  })) as z.output<(typeof EXECUTOR_API)[O]['result']>;
+}
+
+/**
  * An agent or workflow id given to an option (`--agent`, `--workflow`), for Commander: refused
  * before anything is sent when it cannot be a subject token.
  */
@@ -144,7 +166,7 @@ export function parseScopeId(value: string): string {
 }
 
 interface AdminCall<R extends z.ZodType> {
-  api: 'identity' | 'policy' | 'cost';
+  api: 'identity' | 'policy' | 'cost' | 'tools';
   op: string;
   /** For messages: "no <service> is running". */
   service: string;
@@ -246,6 +268,27 @@ export function governorHint(op: GovernorApiOp, code: string, env: string): stri
         : 'You need an active human login: `warden login --user <you>`.';
     case 'not_found':
       return `Check the id: \`warden agents list${envFlag}\` lists the agents, \`warden budgets show${envFlag}\` the configured scopes.`;
+    default:
+      return commonHint(code, env);
+  }
+}
+
+/** What to do next after a tool executor refusal (`warden secrets`), by op and code. */
+export function executorHint(op: ExecutorApiOp, code: string, env: string): string | undefined {
+  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  switch (code) {
+    case 'forbidden':
+      return 'You need the admin role to manage tool secrets: log in as an admin (`warden login --user <admin>`).';
+    case 'not_found':
+      return op === 'secret-rotate'
+        ? `Only a stored secret can be rotated: \`warden secrets list${envFlag}\` lists them; \`warden secrets set\` creates one.`
+        : `\`warden secrets list${envFlag}\` lists the stored secrets.`;
+    case 'conflict':
+      return `Someone changed it at the same time: \`warden secrets list${envFlag}\`, then retry.`;
+    case 'master_key_missing':
+      return 'The tool executor cannot seal secrets: set EXECUTOR_MASTER_KEY (openssl rand -base64 32), the same on every executor replica of this env, and restart them.';
+    case 'secret_unreadable':
+      return 'A stored value does not open with this EXECUTOR_MASTER_KEY: every replica needs the key it was set with; `warden secrets set` replaces the value.';
     default:
       return commonHint(code, env);
   }

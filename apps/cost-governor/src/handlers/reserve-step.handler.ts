@@ -51,6 +51,7 @@ export class ReserveStepHandler {
       args: Record<string, unknown>;
       step: number;
       cost_micro_usd?: number | undefined;
+      tool_version?: number | undefined;
       /** A granted approval carries no risk: its write is then not counted as progress. */
       risk?: { write: boolean } | undefined;
     },
@@ -112,6 +113,7 @@ export class ReserveStepHandler {
               tool,
               args,
               step,
+              ...(intent.tool_version === undefined ? {} : { tool_version: intent.tool_version }),
               reserved_micro_usd: answer.reservedMicroUsd,
               run_steps: answer.runSteps,
               max_steps: answer.maxSteps,

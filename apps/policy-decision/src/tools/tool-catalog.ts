@@ -5,8 +5,13 @@ import {
   type MessagingLogger,
   type WatchTiming,
 } from '@warden/messaging';
-import { compileArgs, type ArgsValidator, type ToolDeclaration } from '@warden/policy';
-import { latestKey, parseStoredTool } from './stored-tool.js';
+import {
+  compileArgs,
+  latestKey,
+  parseStoredTool,
+  type ArgsValidator,
+  type ToolDeclaration,
+} from '@warden/policy';
 import type { ToolStore } from './tool-store.js';
 
 /** A registered tool as the decision stage uses it: the declaration and its compiled validator. */

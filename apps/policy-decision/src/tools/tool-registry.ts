@@ -7,12 +7,11 @@ import {
   type ToolView,
 } from '@warden/contracts';
 import { ApiFailure, type EventPublisher } from '@warden/messaging';
-import { parseToolDeclaration, type DeclarationError } from '@warden/policy';
+import { parseToolDeclaration, type DeclarationError, type StoredTool } from '@warden/policy';
 import { ulid } from 'ulid';
 import type { z } from 'zod';
 import type { HumanCaller } from '@warden/service';
 import { publishInTurn } from '../log-guard.js';
-import type { StoredTool } from './stored-tool.js';
 import type { ToolStore } from './tool-store.js';
 
 /**

@@ -7,7 +7,7 @@ import {
   storedFromEvent,
   versionKey,
   type StoredTool,
-} from './stored-tool.js';
+} from '@warden/policy';
 
 const encoder = new TextEncoder();
 

@@ -23,6 +23,22 @@ export const BUILTIN_ARGS = {
 /** The parsed args of built-in `T`. */
 export type BuiltinArgs<T extends BuiltinTool> = z.output<(typeof BUILTIN_ARGS)[T]>;
 
+/** A `ToolSpec.validate` from a zod schema: its issues become the violations, by path. */
+export function validateWith(schema: z.ZodType<ToolArgs>): ToolSpec['validate'] {
+  return (args) => {
+    const parsed = schema.safeParse(args);
+    return parsed.success
+      ? { ok: true, args: parsed.data }
+      : {
+          ok: false,
+          violations: parsed.error.issues.map((issue) => ({
+            path: issue.path.map(String).join('.'),
+            message: issue.message,
+          })),
+        };
+  };
+}
+
 function builtin<T extends BuiltinTool>(
   tool: T,
   timeoutMs: (args: BuiltinArgs<T>) => number,
@@ -30,7 +46,7 @@ function builtin<T extends BuiltinTool>(
   return {
     // All four are read-only (contracts): re-running one after an interruption is safe.
     traits: { kind: BUILTIN_TOOLS[tool].kind, honoursIdempotencyKey: false },
-    args: BUILTIN_ARGS[tool],
+    validate: validateWith(BUILTIN_ARGS[tool]),
     // Only called with args this schema parsed (see `admit`).
     timeoutMs: (args) => timeoutMs(args as BuiltinArgs<T>),
   };

@@ -7,6 +7,8 @@ export const ExecutionOutcome = z.object({
   /** The tool's output, capped (see `capOutput`). */
   output: z.unknown().optional(),
   duration_ms: z.number().nonnegative().optional(),
+  /** The upstream's own status (HTTP), when it answered. */
+  upstream_status: z.number().int().optional(),
   reason: ReasonCode.optional(),
   message: z.string().max(2048).optional(),
   details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),

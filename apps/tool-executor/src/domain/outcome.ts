@@ -52,11 +52,14 @@ export interface Settlement {
  */
 export function settle(result: ToolResult, durationMs: number, maxOutputBytes: number): Settlement {
   const duration_ms = Math.round(durationMs * 1000) / 1000;
+  const upstream =
+    result.upstreamStatus === undefined ? {} : { upstream_status: result.upstreamStatus };
   if (!result.ok) {
     return {
       outcome: {
         status: result.maybeApplied ? 'in_doubt' : 'failed',
         duration_ms,
+        ...upstream,
         // A runner's own code is kept only if it is a valid reason code.
         reason: ReasonCode.safeParse(result.reason).success
           ? result.reason
@@ -85,9 +88,9 @@ export function settle(result: ToolResult, durationMs: number, maxOutputBytes: n
     };
   }
   if (capped === undefined)
-    return { outcome: { status: 'executed', duration_ms }, truncated: false };
+    return { outcome: { status: 'executed', duration_ms, ...upstream }, truncated: false };
   return {
-    outcome: { status: 'executed', output: capped.output, duration_ms },
+    outcome: { status: 'executed', output: capped.output, duration_ms, ...upstream },
     resultDigest: capped.digest,
     truncated: capped.truncated,
   };

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
+import { validateWith } from './builtin-tools.js';
 import { admit, mayRunAgain, unansweredResult, type ToolSpec } from './tools.js';
 
 const spec: ToolSpec = {
   traits: { kind: 'write', honoursIdempotencyKey: false },
-  args: z.strictObject({ ticket: z.number().int(), status: z.enum(['open', 'closed']) }),
+  validate: validateWith(
+    z.strictObject({ ticket: z.number().int(), status: z.enum(['open', 'closed']) }),
+  ),
   timeoutMs: () => 120_000,
 };
 

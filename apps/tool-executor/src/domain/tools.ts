@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { ExecutionOutcome } from './execution-record.js';
 import { ExecutorReason } from './reasons.js';
 
@@ -13,11 +12,16 @@ export interface ToolTraits {
   readonly honoursIdempotencyKey: boolean;
 }
 
+/** Args checked against a tool's schema: the (possibly normalised) args, or every problem. */
+export type ArgsCheck =
+  | { readonly ok: true; readonly args: ToolArgs }
+  | { readonly ok: false; readonly violations: readonly { path: string; message: string }[] };
+
 /** A tool as a runner describes it: traits, argument schema and time budget. */
 export interface ToolSpec {
   readonly traits: ToolTraits;
-  /** The args' schema: parses (and may normalise) valid args, rejects unknown fields. */
-  readonly args: z.ZodType<ToolArgs>;
+  /** Checks args against the tool's schema (unknown fields rejected). Never throws. */
+  validate(args: ToolArgs): ArgsCheck;
   /** How long one attempt with these (valid) args may take before it counts as timed out. */
   timeoutMs(args: ToolArgs): number;
 }
@@ -26,14 +30,18 @@ export interface ToolSpec {
  * What running a tool gave. A failure says whether its side effect may have happened anyway
  * (`maybeApplied`): a write that timed out might have landed upstream, a validation error did not.
  */
-export type ToolResult =
+export type ToolResult = (
   | { readonly ok: true; readonly output: unknown }
   | {
       readonly ok: false;
       readonly reason: string;
       readonly message: string;
       readonly maybeApplied: boolean;
-    };
+    }
+) & {
+  /** The upstream's own status (HTTP), when one answered: `intent.resolved{upstream_status}`. */
+  readonly upstreamStatus?: number;
+};
 
 /**
  * Whether an attempt that was cut short (its executor died, its lease ran out) may simply be run
@@ -94,11 +102,11 @@ export function admit(
       },
     };
   }
-  const parsed = spec.args.safeParse(args);
-  if (!parsed.success) {
-    const details = parsed.error.issues.slice(0, MAX_DETAILS).map((issue) => ({
-      path: ['args', ...issue.path.map(String)].join('.'),
-      message: issue.message.slice(0, 512),
+  const parsed = spec.validate(args);
+  if (!parsed.ok) {
+    const details = parsed.violations.slice(0, MAX_DETAILS).map((violation) => ({
+      path: violation.path === '' ? 'args' : `args.${violation.path}`,
+      message: violation.message.slice(0, 512),
     }));
     const summary = details.map((detail) => `${detail.path}: ${detail.message}`).join('; ');
     return {
@@ -115,7 +123,7 @@ export function admit(
   return {
     admitted: true,
     traits: spec.traits,
-    args: parsed.data,
-    timeoutMs: Math.min(spec.timeoutMs(parsed.data), maxTimeoutMs),
+    args: parsed.args,
+    timeoutMs: Math.min(spec.timeoutMs(parsed.args), maxTimeoutMs),
   };
 }

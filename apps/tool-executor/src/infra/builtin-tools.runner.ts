@@ -7,8 +7,8 @@ import type { RunOptions, ToolRunner } from './tool-runner.js';
 
 /** The built-in tools (contracts `BUILTIN_TOOLS`), run in-process: no upstream, no credentials. */
 export class BuiltinToolRunner implements ToolRunner {
-  describe(tool: string): ToolSpec | undefined {
-    return isBuiltinTool(tool) ? BUILTIN_SPECS[tool] : undefined;
+  describe(tool: string): Promise<ToolSpec | undefined> {
+    return Promise.resolve(isBuiltinTool(tool) ? BUILTIN_SPECS[tool] : undefined);
   }
 
   async run(tool: string, args: ToolArgs, options: RunOptions): Promise<ToolResult> {

@@ -9,6 +9,8 @@ export interface RunOptions {
   readonly signal: AbortSignal;
   /** The intent id: sent upstream so a retried request is applied at most once. */
   readonly idempotencyKey: string;
+  /** The registered version policy decided against (absent: the latest). */
+  readonly version?: number;
 }
 
 /**
@@ -17,8 +19,11 @@ export interface RunOptions {
  * file, combined by a runner that asks each in turn which knows the tool.
  */
 export interface ToolRunner {
-  /** The tool's traits, schema and time budget, or `undefined` if this runner cannot run it. */
-  describe(tool: string): ToolSpec | undefined;
+  /**
+   * The tool's traits, schema and time budget, or `undefined` if this runner cannot run it.
+   * `version`: the registered version policy decided against (absent: the latest).
+   */
+  describe(tool: string, version?: number): Promise<ToolSpec | undefined>;
   /**
    * Runs a tool `describe` knows, with args its schema parsed. A failure of the tool is a
    * result (`ok: false`), not a throw; a throw means the runner itself broke.

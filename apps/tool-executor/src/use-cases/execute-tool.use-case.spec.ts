@@ -3,6 +3,7 @@ import { createLogger } from '@warden/telemetry';
 import { proposedEvent, TEST_PRODUCER } from '@warden/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { validateWith } from '../domain/builtin-tools.js';
 import { digestArgs, startedRecord, type StartedRecord } from '../domain/execution-record.js';
 import type { ToolArgs, ToolResult, ToolSpec } from '../domain/tools.js';
 import { BuiltinToolRunner } from '../infra/builtin-tools.runner.js';
@@ -22,16 +23,20 @@ class TestRunner implements ToolRunner {
   honoursIdempotencyKey = false;
   throws = false;
 
-  describe(tool: string): ToolSpec | undefined {
-    const args = z.record(z.string(), z.unknown());
+  async describe(tool: string): Promise<ToolSpec | undefined> {
+    const validate = validateWith(z.record(z.string(), z.unknown()));
     if (tool === 'ticket.close')
       return {
         traits: { kind: 'write', honoursIdempotencyKey: this.honoursIdempotencyKey },
-        args,
+        validate,
         timeoutMs: () => 20,
       };
     if (tool === 'slow.read')
-      return { traits: { kind: 'read', honoursIdempotencyKey: false }, args, timeoutMs: () => 20 };
+      return {
+        traits: { kind: 'read', honoursIdempotencyKey: false },
+        validate,
+        timeoutMs: () => 20,
+      };
     return this.builtins.describe(tool);
   }
 

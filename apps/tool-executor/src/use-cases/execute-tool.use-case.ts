@@ -88,7 +88,7 @@ export class ExecuteTool {
       return Outcome.skipped;
     }
     const { runner, settings, store } = this.deps;
-    const spec = runner.describe(tool);
+    const spec = await runner.describe(tool, event.data.tool_version);
     const job: Job = {
       event,
       ctx,
@@ -267,6 +267,9 @@ export class ExecuteTool {
         this.deps.runner.run(job.tool, admission.args, {
           signal: controller.signal,
           idempotencyKey: job.intentId,
+          ...(job.event.data.tool_version === undefined
+            ? {}
+            : { version: job.event.data.tool_version }),
         }),
         timedOut,
       ]);

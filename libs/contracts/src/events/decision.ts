@@ -133,6 +133,8 @@ export const BudgetReserved = z.strictObject({
   args: ToolArgs,
   reserved_micro_usd: MicroUsd,
   step: z.number().int().positive(),
+  /** The tool version policy decided against: the executor validates and runs that version. */
+  tool_version: z.number().int().positive().optional(),
   /** Steps the run has used, this one included, and its cap. */
   run_steps: z.number().int().positive().optional(),
   max_steps: z.number().int().positive().optional(),

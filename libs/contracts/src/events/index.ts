@@ -34,6 +34,7 @@ import {
   TraceSpan,
   WorkflowToggled,
 } from './run.js';
+import { SecretChanged } from './secret.js';
 import { EventDeadLettered, EventRejected } from './system.js';
 
 /**
@@ -80,6 +81,7 @@ export const EVENTS = {
   'breaker.opened': BreakerChanged,
   'breaker.closed': BreakerChanged,
   'trace.span': TraceSpan,
+  'secret.changed': SecretChanged,
   'event.rejected': EventRejected,
   'event.dead_lettered': EventDeadLettered,
 } as const;
@@ -106,4 +108,5 @@ export * from './decision.js';
 export * from './identity.js';
 export * from './intent.js';
 export * from './run.js';
+export * from './secret.js';
 export * from './system.js';

@@ -1,11 +1,11 @@
 import { ToolView } from '@warden/contracts';
-import { ToolDeclaration } from '@warden/policy';
+import { ToolDeclaration } from './tool-declaration.js';
 import type { z } from 'zod';
 
 /**
- * A tool version as KV `tools` keeps it: the API view plus the event that registered it. Keys:
- * `latest.<name>` (the highest version, what intents are decided against) and
- * `version.<name>.<n>` (every version, immutable).
+ * A tool version as KV `tools` keeps it (the policy decision service writes it; the tool executor
+ * reads it): the API view plus the event that registered it. Keys: `latest.<name>` (the highest
+ * version, what intents are decided against) and `version.<name>.<n>` (every version, immutable).
  */
 export const StoredTool = ToolView.extend({ event_id: ToolView.shape.digest });
 export type StoredTool = z.infer<typeof StoredTool>;

@@ -1,0 +1,66 @@
+import { EXECUTOR_API } from '@warden/contracts';
+import { ApiFailure, type ApiServer } from '@warden/messaging';
+import { serveHumanApi, type HumanAuthorizer, type HumanCaller } from '@warden/service';
+import type { SecretStore } from './secret-store.js';
+import { isSecretsError, type SecretsErrorCode } from './secrets.errors.js';
+
+/**
+ * The edge of the executor's credential APIs (`warden.<env>.api.tools.secret-*`, EXECUTOR_API):
+ * every op first verifies the caller's human token (admins only), then calls the store. Store
+ * refusals become API refusals here, in one switch; nothing answered carries a value.
+ */
+export class SecretsApi {
+  constructor(
+    private readonly server: ApiServer,
+    private readonly humans: HumanAuthorizer,
+    private readonly store: SecretStore,
+  ) {}
+
+  start(): void {
+    serveHumanApi(this.server, this.humans, EXECUTOR_API, {
+      'secret-set': (request, caller) =>
+        refusing(() => this.store.set(request.ref, request.value, actorOf(caller))),
+      'secret-rotate': (request, caller) =>
+        refusing(() => this.store.rotate(request.ref, request.value, actorOf(caller))),
+      'secret-list': () => refusing(async () => ({ secrets: await this.store.list() })),
+      'secret-delete': (request, caller) =>
+        refusing(async () => ({
+          ref: request.ref,
+          ...(await this.store.delete(request.ref, actorOf(caller))),
+        })),
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+}
+
+function actorOf(caller: HumanCaller): string {
+  return `human:${caller.human_id}`;
+}
+
+/** Runs one use case, turning the store's refusals into the API's codes. */
+async function refusing<T>(useCase: () => Promise<T>): Promise<T> {
+  try {
+    return await useCase();
+  } catch (error) {
+    if (isSecretsError(error)) throw new ApiFailure(apiCodeOf(error.code), error.message);
+    throw error;
+  }
+}
+
+/** The API code of each store error (SecretsError messages never hold a value). */
+export function apiCodeOf(code: SecretsErrorCode): string {
+  switch (code) {
+    case 'secret_not_found':
+      return 'not_found';
+    case 'secret_conflict':
+      return 'conflict';
+    case 'master_key_missing':
+    case 'master_key_invalid':
+      return 'master_key_missing';
+    case 'secret_unreadable':
+      return 'secret_unreadable';
+  }
+}

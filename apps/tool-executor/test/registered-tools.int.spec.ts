@@ -1,0 +1,266 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { buildEvent, type Envelope } from '@warden/contracts';
+import { connectNats, ensureKvBuckets, EventPublisher, removeEnv } from '@warden/messaging';
+import { latestKey, storedFromEvent, versionKey } from '@warden/policy';
+import type { RunningService } from '@warden/service';
+import {
+  eventsOfType,
+  makeTempDir,
+  proposedEvent,
+  readStream,
+  removeTempDir,
+  startNats,
+  TEST_PRODUCER,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+} from '@warden/testing';
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseMasterKey } from '../src/secrets/secret-seal.js';
+import { SecretStore } from '../src/secrets/secret-store.js';
+import { service } from '../src/service.js';
+
+/**
+ * Registered tools through the real executor process on real NATS (issue 7): a tool declaration in
+ * KV `tools` (as the policy service registers it), the env's upstream table, a credential in the
+ * sealed secret store, and a real HTTP upstream recording what it is sent.
+ */
+const env = uniqueEnv('executor-registered');
+const API_TOKEN = `tok-${randomBytes(24).toString('hex')}`;
+const MASTER_KEY = randomBytes(32).toString('base64');
+
+let nats: TestNats;
+let nc: NatsConnection;
+let dir: string;
+let executor: RunningService;
+let publisher: EventPublisher;
+let upstream: Server;
+const seen: { method: string; url: string; authorization: string; key: string }[] = [];
+/** The status the upstream answers with next (200 when the queue is empty). */
+const statuses: number[] = [];
+
+/** A tool declaration as the policy service stores it (KV `tools`). */
+async function register(tools: KV, declaration: Record<string, unknown>): Promise<void> {
+  const stored = storedFromEvent(
+    { event_id: ulid(), occurred_at: '2026-11-27T10:00:00.000000Z' },
+    {
+      name: String(declaration.name),
+      version: Number(declaration.version),
+      kind: declaration.kind as 'read' | 'write',
+      by: 'human:ops',
+      digest: 'a'.repeat(64),
+      declaration,
+    },
+  );
+  if (stored === undefined) throw new Error(`invalid declaration ${String(declaration.name)}`);
+  const json = JSON.stringify(stored);
+  await tools.put(versionKey(stored.name, stored.version), json);
+  await tools.put(latestKey(stored.name), json);
+}
+
+function declaration(name: string, kind: 'read' | 'write', method: string) {
+  return {
+    name,
+    version: 1,
+    kind,
+    domain: 'support',
+    groups: ['support'],
+    description: `${name} on the test upstream`,
+    args: {
+      type: 'object',
+      required: ['ticket_id'],
+      properties: { ticket_id: { type: 'integer', minimum: 1 } },
+    },
+    cost: { per_call_micro_usd: 100 },
+    idempotency_keys: true,
+    executor: {
+      adapter: 'http',
+      target: 'desk',
+      method,
+      path: '/tickets/{ticket_id}',
+      secret_ref: 'desk/api-token',
+      timeout_ms: 2_000,
+    },
+  };
+}
+
+/** A `budget.reserved` for a call of `tool`, as the governor publishes it. */
+function reserved(tool: string, ticketId: number): Envelope<'budget.reserved'> {
+  const proposed = proposedEvent(env, { run: 'run-1', agent: 'desk-bot', tool, args: {} });
+  return buildEvent({
+    type: 'budget.reserved',
+    cause: proposed,
+    producer: TEST_PRODUCER,
+    data: {
+      tool,
+      args: { ticket_id: ticketId },
+      step: 1,
+      reserved_micro_usd: 100,
+      tool_version: 1,
+    },
+  });
+}
+
+async function resolutionOf(event: Envelope): Promise<Envelope<'intent.resolved'>> {
+  return waitFor(
+    async () =>
+      (await eventsOfType(nc, env, 'intent.resolved')).find(
+        (resolved) => resolved.intent_id === event.intent_id,
+      ) as Envelope<'intent.resolved'> | undefined,
+    { timeoutMs: 15_000 },
+  );
+}
+
+async function call(tool: string, ticketId: number): Promise<Envelope<'intent.resolved'>> {
+  const event = reserved(tool, ticketId);
+  await publisher.publish(event);
+  return resolutionOf(event);
+}
+
+beforeAll(async () => {
+  upstream = createServer((request: IncomingMessage, response) => {
+    seen.push({
+      method: request.method ?? '',
+      url: request.url ?? '',
+      authorization: request.headers.authorization ?? '',
+      key: String(request.headers['idempotency-key'] ?? ''),
+    });
+    const status = statuses.shift() ?? 200;
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(status === 200 ? { ticket: { id: 1 } } : { error: 'boom' }));
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const { port } = upstream.address() as AddressInfo;
+
+  nats = await startNats();
+  nc = await connectNats({ servers: nats.url, name: 'executor-registered-test' });
+  dir = await makeTempDir('warden-executor-');
+  const upstreams = join(dir, 'upstreams.yaml');
+  writeFileSync(
+    upstreams,
+    `desk:\n  base_url: http://127.0.0.1:${port}\n  tools: ["desk.*"]\n  allow_private: true\n`,
+  );
+  const { tools, secrets } = await ensureKvBuckets(nc, env, ['tools', 'secrets']);
+  await register(tools, declaration('desk.get_ticket', 'read', 'GET'));
+  await register(tools, declaration('desk.close_ticket', 'write', 'POST'));
+  await register(tools, declaration('desk.flaky', 'read', 'GET'));
+  const store = new SecretStore(secrets, {
+    env,
+    masterKey: parseMasterKey(MASTER_KEY),
+    audit: { record: () => Promise.resolve() },
+  });
+  await store.set('desk/api-token', API_TOKEN, 'human:ops');
+
+  executor = await service.start(
+    service.config({
+      WARDEN_ENV: env,
+      NATS_URL: nats.url,
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'info',
+      EXECUTOR_UPSTREAMS_FILE: upstreams,
+      EXECUTOR_MASTER_KEY: MASTER_KEY,
+      EXECUTOR_BREAKER_COOLDOWN_MS: '1000',
+    }),
+  );
+  publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
+});
+
+afterAll(async () => {
+  await executor.stop();
+  await removeEnv(nc, env);
+  await nc.close();
+  await nats.stop();
+  await removeTempDir(dir);
+  await new Promise((resolve) => upstream.close(resolve));
+});
+
+beforeEach(() => {
+  seen.length = 0;
+  statuses.length = 0;
+});
+
+describe('registered tools', () => {
+  it('calls the upstream with the credential and the intent id as idempotency key', async () => {
+    const resolved = await call('desk.get_ticket', 7);
+    expect(resolved.data).toMatchObject({
+      status: 'executed',
+      stage: 'executor',
+      output: { ticket: { id: 1 } },
+      upstream_status: 200,
+    });
+    expect(seen).toEqual([
+      {
+        method: 'GET',
+        url: '/tickets/7',
+        authorization: `Bearer ${API_TOKEN}`,
+        key: resolved.intent_id,
+      },
+    ]);
+  });
+
+  it('resolves a write the upstream failed with 500 in doubt, and a 4xx failed', async () => {
+    statuses.push(500);
+    expect((await call('desk.close_ticket', 8)).data).toMatchObject({
+      status: 'in_doubt',
+      reason: 'upstream_error',
+      upstream_status: 500,
+    });
+    statuses.push(404);
+    expect((await call('desk.close_ticket', 9)).data).toMatchObject({
+      status: 'failed',
+      reason: 'upstream_rejected',
+      upstream_status: 404,
+    });
+  });
+
+  it('opens the breaker after five upstream failures, fails fast without calling, and closes again', async () => {
+    statuses.push(500, 500, 500, 500, 500);
+    for (let i = 0; i < 5; i++) {
+      expect((await call('desk.flaky', 10 + i)).data).toMatchObject({
+        status: 'failed',
+        reason: 'upstream_error',
+      });
+    }
+    const opened = await waitFor(async () =>
+      (await eventsOfType(nc, env, 'breaker.opened')).find(
+        (event) => (event.data as { tool: string }).tool === 'desk.flaky',
+      ),
+    );
+    expect(opened.data).toMatchObject({ tool: 'desk.flaky', reason: '5 failures in a row' });
+    expect(seen).toHaveLength(5);
+
+    const fast = await call('desk.flaky', 20);
+    expect(fast.data).toMatchObject({ status: 'failed', reason: 'breaker_open' });
+    expect(fast.data.duration_ms).toBeLessThan(5);
+    expect(seen).toHaveLength(5);
+
+    // After the cooldown one probe goes through; its success closes the breaker.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await call('desk.flaky', 21)).data).toMatchObject({ status: 'executed' });
+    await waitFor(async () =>
+      (await eventsOfType(nc, env, 'breaker.closed')).some(
+        (event) => (event.data as { tool: string }).tool === 'desk.flaky',
+      ),
+    );
+    expect((await call('desk.flaky', 22)).data).toMatchObject({ status: 'executed' });
+  });
+
+  it('keeps the credential out of every event, and sealed where it is stored', async () => {
+    await call('desk.get_ticket', 30);
+    const events = await readStream(nc, env);
+    expect(events.length).toBeGreaterThan(5);
+    for (const { event } of events) expect(JSON.stringify(event)).not.toContain(API_TOKEN);
+    const secretsValue = await (
+      await ensureKvBuckets(nc, env, ['secrets'])
+    ).secrets.get('desk/api-token');
+    expect(secretsValue?.value.length).toBeGreaterThan(0);
+    expect(Buffer.from(secretsValue?.value ?? []).toString('utf8')).not.toContain(API_TOKEN);
+  });
+});

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, removeEnv } from '@warden/messaging';
+import { BUILTIN_POLICY_FILES } from '@warden/policy';
+import type { Run, Warden } from '@warden/sdk';
+import {
+  auditSql,
+  humanWithToken,
+  makeTempDir,
+  readStream,
+  removeTempDir,
+  startNats,
+  uniqueEnv,
+  waitFor,
+  type TestNats,
+} from '@warden/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHelpdeskProcess, type HelpdeskProcess } from './support/helpdesk.js';
+import { ROOT, runWarden } from './support/processes.js';
+import { connectTriageAgent, exampleFiles } from './support/triage.js';
+import { Stack } from './support/stack.js';
+
+/**
+ * Issue 7 across processes: the reference helpdesk as its own process, its credential set with
+ * `warden secrets` and held only by the executor, the support-triage tools and policies, and an
+ * SDK agent whose reads and writes reach the helpdesk through all five services.
+ */
+describe('tool executor: the reference helpdesk through the whole stack', () => {
+  const env = uniqueEnv('executor-e2e');
+  const apiToken = `hd-${randomBytes(24).toString('hex')}`;
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let dir: string;
+  let helpdesk: HelpdeskProcess;
+  let stack: Stack;
+  let agent: Warden;
+  let run: Run;
+  let adminToken = '';
+
+  const warden = (args: string[], input?: string) =>
+    runWarden({ env, natsUrl: nats.url }, args, { WARDEN_TOKEN: adminToken }, input);
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connectNats({ servers: nats.url, name: 'executor-e2e' });
+    dir = await makeTempDir('warden-executor-e2e-');
+    helpdesk = await startHelpdeskProcess({
+      apiToken,
+      adminToken: 'helpdesk-admin-e2e-token',
+      dataDir: join(dir, 'helpdesk'),
+    });
+    const upstreams = join(dir, 'upstreams.yaml');
+    writeFileSync(
+      upstreams,
+      `helpdesk:\n  base_url: ${helpdesk.url}\n  tools: ["zendesk.*"]\n  allow_private: true\n`,
+    );
+    stack = await Stack.start({
+      env,
+      natsUrl: nats.url,
+      dataDir: join(dir, 'data'),
+      seedBuiltins: false,
+      serviceEnv: (service): Record<string, string> =>
+        service === 'tool-executor' ? { EXECUTOR_UPSTREAMS_FILE: upstreams } : {},
+    });
+    adminToken = await humanWithToken(nc, env, 'ops-admin', ['admin']);
+    await humanWithToken(nc, env, 'alice', ['support-leads']);
+
+    const registered = warden(['tools', 'register', ...exampleFiles('tools')]);
+    expect(registered.status, registered.stderr).toBe(0);
+    const builtin = join(dir, 'builtin.cedar');
+    writeFileSync(builtin, BUILTIN_POLICY_FILES[0]?.text ?? '');
+    const published = warden([
+      'policies',
+      'publish',
+      join(ROOT, 'examples/support-triage/policies'),
+      builtin,
+      '--message',
+      'support-triage reference policies',
+    ]);
+    expect(published.status, published.stderr).toBe(0);
+    const secret = warden(['secrets', 'set', 'helpdesk/api-token', '--from-stdin'], apiToken);
+    expect(secret.status, secret.stderr).toBe(0);
+    expect(`${secret.stdout}${secret.stderr}`).not.toContain(apiToken);
+
+    ({ agent, run } = await connectTriageAgent(nc, nats.url, env));
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent.close();
+    await stack.stop();
+    await helpdesk.stop();
+    await removeEnv(nc, env);
+    await nc.close();
+    await removeTempDir(dir);
+    await nats.stop();
+  }, 60_000);
+
+  it('reads and updates tickets on the helpdesk, each write applied once', async () => {
+    const read = await run.call('zendesk.get_ticket', { ticket_id: 1 });
+    expect(read).toMatchObject({ status: 'executed', output: { ticket: { id: 1 } } });
+
+    const update = await run.call('zendesk.update_ticket', {
+      ticket_id: 2,
+      status: 'pending',
+      comment: { body: 'Asked the customer for the invoice number.' },
+    });
+    expect(update).toMatchObject({ status: 'executed' });
+    const writes = (await helpdesk.admin('GET', '/writes')) as {
+      writes: { ticket_ids: number[]; idempotency_key: string }[];
+    };
+    expect(writes.writes.filter((write) => write.ticket_ids.includes(2))).toHaveLength(1);
+    const ticket = await run.call('zendesk.get_ticket', { ticket_id: 2 });
+    expect(ticket).toMatchObject({ output: { ticket: { id: 2, status: 'pending' } } });
+  });
+
+  it('never lets the helpdesk token into an event, a stored row, or a log line', async () => {
+    await run.call('zendesk.search_tickets', { query: 'invoice', limit: 5 });
+    const events = await readStream(nc, env);
+    expect(events.length).toBeGreaterThan(10);
+    for (const { event } of events) expect(JSON.stringify(event)).not.toContain(apiToken);
+    // The collector has stored the run (its writes batch every few hundred ms).
+    await waitFor(
+      async () => {
+        const rows = await auditSql(
+          nc,
+          env,
+          'SELECT count() AS n FROM events WHERE env = {env:String}',
+          {
+            env,
+          },
+        );
+        return Number(rows[0]?.n ?? 0) >= events.length ? true : undefined;
+      },
+      { timeoutMs: 20_000, message: 'the collector stored every event' },
+    );
+    const leaked = await auditSql(
+      nc,
+      env,
+      'SELECT count() AS n FROM events WHERE env = {env:String} AND position(data, {token:String}) > 0',
+      { env, token: apiToken },
+    );
+    expect(Number(leaked[0]?.n)).toBe(0);
+    for (const service of ['tool-executor', 'trace-collector', 'cost-governor'] as const) {
+      for (const process of stack.processes(service)) {
+        expect(process.output()).not.toContain(apiToken);
+      }
+    }
+    expect(helpdesk.output()).not.toContain(apiToken);
+  });
+});
