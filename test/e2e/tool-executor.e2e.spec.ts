@@ -115,6 +115,47 @@ describe('tool executor: the reference helpdesk through the whole stack', () => 
     expect(ticket).toMatchObject({ output: { ticket: { id: 2, status: 'pending' } } });
   });
 
+  it('ends a write the helpdesk failed in doubt, and records the verdict of whoever checked', async () => {
+    await helpdesk.admin('POST', '/faults', { fail_next: 1, status: 500 });
+    const failed = await run
+      .call('zendesk.update_ticket', { ticket_id: 3, status: 'solved' })
+      .catch((error: unknown) => error);
+    expect(failed).toMatchObject({ status: 'in_doubt', reason: 'upstream_error' });
+    const intentId = (failed as { intentId: string }).intentId;
+    const listed = await waitFor(
+      () => {
+        const result = warden(['executions', 'in-doubt', '--json']);
+        if (result.status !== 0) return undefined;
+        const rows = JSON.parse(result.stdout) as { intent_id: string; tool: string }[];
+        return rows.find((row) => row.intent_id === intentId);
+      },
+      { timeoutMs: 20_000, message: 'the in-doubt execution listed' },
+    );
+    expect(listed).toMatchObject({ tool: 'zendesk.update_ticket' });
+
+    const resolved = warden([
+      'executions',
+      'resolve',
+      intentId,
+      '--not-applied',
+      '--note',
+      'ticket 3 is still open in the helpdesk',
+    ]);
+    expect(resolved.status, resolved.stderr).toBe(0);
+    expect(resolved.stdout).toMatch(/recorded: zendesk\.update_ticket .* was not applied/);
+    const again = warden(['executions', 'resolve', intentId, '--applied', '--note', 'no']);
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toMatch(/already_reviewed|reviewed intent/);
+    await waitFor(
+      () => {
+        const result = warden(['executions', 'in-doubt', '--json']);
+        const rows = JSON.parse(result.stdout) as { intent_id: string }[];
+        return rows.every((row) => row.intent_id !== intentId) ? true : undefined;
+      },
+      { timeoutMs: 20_000, message: 'the reviewed execution no longer listed' },
+    );
+  });
+
   it('never lets the helpdesk token into an event, a stored row, or a log line', async () => {
     await run.call('zendesk.search_tickets', { query: 'invoice', limit: 5 });
     const events = await readStream(nc, env);

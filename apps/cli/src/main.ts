@@ -7,6 +7,7 @@ import { auditCommand } from './commands/audit.command.js';
 import { budgetsCommand } from './commands/budgets.command.js';
 import { costsCommand } from './commands/costs.command.js';
 import { demoCommand } from './commands/demo.command.js';
+import { executionsCommand } from './commands/executions.command.js';
 import { humansCommand } from './commands/humans.command.js';
 import { keysCommand } from './commands/keys.command.js';
 import { natsCommand } from './commands/nats.command.js';
@@ -43,6 +44,7 @@ const program = new Command('warden')
   .addCommand(approvalsCommand())
   .addCommand(budgetsCommand())
   .addCommand(secretsCommand())
+  .addCommand(executionsCommand())
   .addCommand(pauseCommand())
   .addCommand(resumeCommand())
   .addCommand(pausedCommand())

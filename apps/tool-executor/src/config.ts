@@ -4,6 +4,7 @@ import { DEFAULT_BREAKER_RULES } from './domain/breaker.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './domain/outcome.js';
 import { DEFAULT_MAX_ATTEMPTS } from './domain/redelivery.js';
 import { secretsEnv } from './secrets/secrets-config.js';
+import { FAIL_POINTS } from './use-cases/execute-tool.use-case.js';
 
 const int = (min: number, max: number, example: string, fallback: number) =>
   withExample(z.coerce.number().int().min(min).max(max), example).default(fallback);
@@ -43,5 +44,12 @@ export const ToolExecutorConfig = z.object({
   /** How long an open breaker fails calls fast before one probe may go through. */
   EXECUTOR_BREAKER_COOLDOWN_MS: int(100, 3_600_000, '30000', DEFAULT_BREAKER_RULES.cooldownMs),
   ...secretsEnv,
+  /**
+   * Crash drill switch (issue 7), for tests only; never set it in a deployment. The process
+   * SIGKILLs itself at that point of the first attempt it runs (`before_call`: after
+   * `tool.started`; `after_call`: the tool returned, `done` not recorded; `after_done`: `done`
+   * recorded, nothing published or acked), so a process restarted without it must recover.
+   */
+  EXECUTOR_FAILPOINT: withExample(z.enum(FAIL_POINTS), 'after_call').optional(),
 });
 export type ToolExecutorConfig = z.infer<typeof ToolExecutorConfig>;

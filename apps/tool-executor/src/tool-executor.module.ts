@@ -28,7 +28,7 @@ import { BreakerStore } from './registered/breaker-store.js';
 import { RegisteredTools } from './registered/registered-tools.js';
 import { RegisteredToolRunner } from './registered/registered-tools.runner.js';
 import { SecretStore, secretsProviders } from './secrets/index.js';
-import { ExecuteTool } from './use-cases/execute-tool.use-case.js';
+import { ExecuteTool, type FailPoint } from './use-cases/execute-tool.use-case.js';
 
 const PUBLISHER = Symbol('tool-executor.publisher');
 
@@ -91,11 +91,25 @@ const PUBLISHER = Symbol('tool-executor.publisher');
             leaseGraceMs: config.EXECUTOR_LEASE_GRACE_MS,
             maxAttempts: config.EXECUTOR_MAX_ATTEMPTS,
           },
+          ...(config.EXECUTOR_FAILPOINT === undefined
+            ? {}
+            : { crash: killSelfAt(config.EXECUTOR_FAILPOINT, logger) }),
         }),
     },
   ],
 })
 export class ToolExecutorModule {}
+
+/**
+ * The crash drill's hook (EXECUTOR_FAILPOINT): a real SIGKILL of this process when an attempt
+ * reaches `failpoint`, so no shutdown hook, flush or ack runs, exactly as in a crash.
+ */
+function killSelfAt(failpoint: FailPoint, logger: Logger): (point: FailPoint) => void {
+  logger.warn({ failpoint }, 'EXECUTOR_FAILPOINT set: this process kills itself at that point');
+  return (point) => {
+    if (point === failpoint) process.kill(process.pid, 'SIGKILL');
+  };
+}
 
 /** The env's upstream table (EXECUTOR_UPSTREAMS_FILE); a bad file stops the start, listing why. */
 function upstreamsOf(config: ToolExecutorConfig): UpstreamTable {

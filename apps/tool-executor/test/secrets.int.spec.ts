@@ -34,7 +34,10 @@ import {
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSecretAudit } from '../src/secrets/secrets-audit.js';
-import { SecretsApi } from '../src/secrets/secrets-api.js';
+import { ExecutorApi } from '../src/executor-api.js';
+import { ExecutionReviews } from '../src/executions/execution-reviews.js';
+import { EXECUTION_STORE } from '../src/infra/execution-store.js';
+import { MemoryExecutionStore } from '../src/infra/execution-store.memory.js';
 import { isSecretsError, secretsEnv, secretsProviders, SecretStore } from '../src/secrets/index.js';
 
 /*
@@ -58,8 +61,8 @@ let nats: TestNats;
 let nc: NatsConnection;
 let kv: KV;
 let store: SecretStore;
-let api: SecretsApi;
-let lockedApi: SecretsApi;
+let api: ExecutorApi;
+let lockedApi: ExecutorApi;
 let introspect: Subscription;
 const env = uniqueEnv('secrets');
 const lockedEnv = uniqueEnv('secrets-locked');
@@ -135,14 +138,18 @@ beforeAll(async () => {
   });
   ({ secrets: kv } = await ensureKvBuckets(nc, env, ['secrets']));
   store = storeOf(kv);
-  api = new SecretsApi(
+  api = new ExecutorApi(
     new ApiServer(nc, { env, service: 'tools', logger: silentLogger }),
     new IntrospectingHumanAuthorizer(nc, env),
     store,
+    new ExecutionReviews(
+      new MemoryExecutionStore(),
+      new EventPublisher(nc, { env, producer: TEST_PRODUCER }),
+    ),
   );
   api.start();
   const { secrets: lockedKv } = await ensureKvBuckets(nc, lockedEnv, ['secrets']);
-  lockedApi = new SecretsApi(
+  lockedApi = new ExecutorApi(
     new ApiServer(nc, { env: lockedEnv, service: 'tools', logger: silentLogger }),
     new IntrospectingHumanAuthorizer(nc, lockedEnv),
     new SecretStore(lockedKv, {
@@ -150,6 +157,10 @@ beforeAll(async () => {
       masterKey: undefined,
       audit: { record: () => Promise.resolve() },
     }),
+    new ExecutionReviews(
+      new MemoryExecutionStore(),
+      new EventPublisher(nc, { env, producer: TEST_PRODUCER }),
+    ),
   );
   lockedApi.start();
   await nc.flush();
@@ -367,7 +378,13 @@ describe('the audit of changes', () => {
 /** A module of only the secrets providers (a class decorator returns nothing: apply it apart). */
 function secretsOnlyModule(): new () => object {
   class SecretsOnlyModule {}
-  Module({ providers: secretsProviders })(SecretsOnlyModule);
+  Module({
+    providers: [
+      ...secretsProviders,
+      // The API also answers reviews of executions, from the module's execution store.
+      { provide: EXECUTION_STORE, useValue: new MemoryExecutionStore() },
+    ],
+  })(SecretsOnlyModule);
   return SecretsOnlyModule;
 }
 

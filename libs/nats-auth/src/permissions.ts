@@ -186,6 +186,8 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
       'breaker.closed',
       // Audit of its credential store (`warden secrets`): ref and version, never the value.
       'secret.changed',
+      // A person's verdict on an in-doubt execution (`warden executions resolve`).
+      'execution.reviewed',
       'event.dead_lettered',
     ],
     api: 'tools',

@@ -7,6 +7,7 @@ import { benchRedaction } from '@warden/redaction/bench';
 import Table from 'cli-table3';
 import { decisionRows, measureDecision } from './decision.scenario.js';
 import { measureGoverned } from './governed.scenario.js';
+import { measureExecutor } from './executor.scenario.js';
 import { measureGovernor } from './governor.scenario.js';
 import { measureIdentity } from './identity.scenario.js';
 import { measureIngest } from './ingest.scenario.js';
@@ -20,6 +21,7 @@ const SCENARIOS = [
   'decision',
   'policy-stage',
   'governor',
+  'executor',
   'identity',
   'ingest',
   'governed',
@@ -50,6 +52,7 @@ if (values.help) {
       `  decision   policy decision p50/p99 in-process: reference set, +500 policies sliced/unsliced\n` +
       `  policy-stage  the policy-decision process over NATS: decisions/s and publish→decided p50/p99\n` +
       `  governor   cost-governor processes (1 and 2 replicas): reservations/s racing on shared runs\n` +
+      `  executor   a tool-executor process calling a no-op HTTP upstream: overhead per call p50/p99\n` +
       `  identity   authentication stage in-process: verifications/s and p99, new token vs cached\n` +
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
       `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
@@ -158,6 +161,30 @@ if (chosen.includes('governor')) {
       `${Math.round(governor.perSecond[replicas] ?? 0).toLocaleString('en')} (${governor.reserved[replicas] ?? 0} reserved, ${((governor.conflictRate[replicas] ?? 0) * 100).toFixed(1)} % CAS rounds lost)`,
     ]);
   }
+}
+
+if (chosen.includes('executor')) {
+  process.stderr.write('measuring the tool executor over a no-op HTTP upstream...\n');
+  const executor = await measureExecutor(nc, `${run}-exec`, values.nats, Math.min(total, 2_000));
+  results.executor = executor;
+  const { executedMs, upstreamMs } = executor;
+  table.push(
+    [
+      'executor',
+      `budget.reserved → intent.resolved p50 / p99 (${executor.calls.toLocaleString('en')} calls, one at a time)`,
+      `${executedMs.p50.toFixed(2)} ms / ${executedMs.p99.toFixed(2)} ms`,
+    ],
+    [
+      'executor',
+      'the no-op upstream called directly p50 / p99',
+      `${upstreamMs.p50.toFixed(2)} ms / ${upstreamMs.p99.toFixed(2)} ms`,
+    ],
+    [
+      'executor',
+      'overhead per call (p50 difference)',
+      `${(executedMs.p50 - upstreamMs.p50).toFixed(2)} ms`,
+    ],
+  );
 }
 
 if (chosen.includes('identity')) {

@@ -105,7 +105,7 @@ export function auditCommand(): Command {
 }
 
 /** One audit API call to the env's trace collector. */
-async function askCollector<R extends z.ZodType>(
+export async function askCollector<R extends z.ZodType>(
   options: ConnectionOptions,
   op: 'sql' | 'timeline',
   body: AuditSqlRequest | AuditTimelineRequest,

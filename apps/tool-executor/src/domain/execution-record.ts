@@ -53,6 +53,15 @@ export const DoneRecord = z.object({
   outcome: ExecutionOutcome,
   /** sha256 of the tool's full output JSON (before any cap), when it returned one. */
   result_digest: z.string().optional(),
+  /** For an `in_doubt` outcome: what the person who checked the upstream found. */
+  review: z
+    .object({
+      verdict: z.enum(['applied', 'not_applied']),
+      by: z.string(),
+      at: Timestamp,
+      note: z.string(),
+    })
+    .optional(),
 });
 export type DoneRecord = z.infer<typeof DoneRecord>;
 

@@ -7,7 +7,7 @@ import {
   SecretSetRequest,
 } from '@warden/contracts';
 import { describe, expect, it } from 'vitest';
-import { apiCodeOf } from './secrets-api.js';
+import { apiCodeOf } from '../executor-api.js';
 import { SecretsError, type SecretsErrorCode } from './secrets.errors.js';
 
 const VALUE = 'sk_live_51H-value-that-must-never-show';

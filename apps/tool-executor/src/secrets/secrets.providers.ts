@@ -19,7 +19,9 @@ import type { Logger } from '@warden/telemetry';
 import { parseMasterKey } from './secret-seal.js';
 import { SecretStore } from './secret-store.js';
 import { EventSecretAudit } from './secrets-audit.js';
-import { SecretsApi } from './secrets-api.js';
+import { ExecutorApi } from '../executor-api.js';
+import { ExecutionReviews } from '../executions/execution-reviews.js';
+import { EXECUTION_STORE, type ExecutionStore } from '../infra/execution-store.js';
 import type { SecretsConfig } from './secrets-config.js';
 
 const SECRETS_PUBLISHER = Symbol('tool-executor.secrets-publisher');
@@ -27,24 +29,27 @@ const SECRETS_PUBLISHER = Symbol('tool-executor.secrets-publisher');
 type Config = BaseServiceConfig & SecretsConfig;
 
 /**
- * Serves `warden secrets` (EXECUTOR_API) once the service is up, and stops taking requests
- * first on shutdown, before the connection drains.
+ * Serves the executor's API (EXECUTOR_API: `warden secrets`, `warden executions resolve`) once
+ * the service is up, and stops taking requests first on shutdown, before the connection drains.
  */
 @Injectable()
 export class SecretsLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly api: SecretsApi;
+  private readonly api: ExecutorApi;
 
   constructor(
     @Inject(NATS_CONNECTION) nc: NatsConnection,
     @Inject(SERVICE_CONFIG) private readonly config: Config,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
     @Inject(SecretStore) store: SecretStore,
+    @Inject(EXECUTION_STORE) executions: ExecutionStore,
+    @Inject(SECRETS_PUBLISHER) publisher: EventPublisher,
   ) {
     const env = config.WARDEN_ENV;
-    this.api = new SecretsApi(
+    this.api = new ExecutorApi(
       new ApiServer(nc, { env, service: 'tools', logger }),
       new IntrospectingHumanAuthorizer(nc, env),
       store,
+      new ExecutionReviews(executions, publisher),
     );
   }
 

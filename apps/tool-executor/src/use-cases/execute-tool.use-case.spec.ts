@@ -9,7 +9,12 @@ import type { ToolArgs, ToolResult, ToolSpec } from '../domain/tools.js';
 import { BuiltinToolRunner } from '../infra/builtin-tools.runner.js';
 import { MemoryExecutionStore } from '../infra/execution-store.memory.js';
 import type { RunOptions, ToolRunner } from '../infra/tool-runner.js';
-import { ExecuteTool, type ExecutionContext } from './execute-tool.use-case.js';
+import {
+  ExecuteTool,
+  FAIL_POINTS,
+  type ExecutionContext,
+  type FailPoint,
+} from './execute-tool.use-case.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 const PRODUCER: Producer = { service: 'tool-executor', instance: 'exec-1', version: '0.0.0' };
@@ -324,5 +329,87 @@ describe('ExecuteTool', () => {
     expect(resolvedData()).toMatchObject([
       { status: 'executed', output: { truncated: true, bytes: 2_011 } },
     ]);
+  });
+});
+
+describe('ExecuteTool failpoints (the crash drill)', () => {
+  /** An executor whose crash hook is `crash`, over the test's store and runner. */
+  const crashing = (crash: (point: FailPoint) => void) =>
+    new ExecuteTool({
+      store,
+      runner,
+      logger: createLogger({ service: 'tool-executor', level: 'silent' }),
+      settings: { maxOutputBytes: 1024, maxTimeoutMs: 65_000, leaseGraceMs: 1_000, maxAttempts: 3 },
+      now: () => now,
+      crash,
+    });
+
+  it('reaches each point in order: after tool.started, after the call, after done', async () => {
+    const event = reserved('ticket.close', { ticket: 7 });
+    const seen: { point: FailPoint; calls: number; types: string[]; record?: string }[] = [];
+    const executor = crashing((point) => {
+      seen.push({ point, calls: runner.calls.length, types: published.map((e) => e.type) });
+    });
+    // The hook is synchronous (like a SIGKILL), so the record is read beside it, from the store.
+    const original = store.update.bind(store);
+    store.update = async (...args) => {
+      const last = seen.at(-1);
+      if (last !== undefined) last.record = `${args[1].state} after ${last.point}`;
+      return original(...args);
+    };
+
+    expect(await executor.execute(event, context())).toBe('processed');
+
+    expect(seen).toEqual([
+      { point: 'before_call', calls: 0, types: ['tool.started'] },
+      // `done` is written after this point…
+      { point: 'after_call', calls: 1, types: ['tool.started'], record: 'done after after_call' },
+      // …and `intent.resolved` published after this one.
+      { point: 'after_done', calls: 1, types: ['tool.started'] },
+    ]);
+    expect(ofType('intent.resolved')).toHaveLength(1);
+  });
+
+  it.each(FAIL_POINTS)('runs nothing after %s when the crash hook does not return', async (at) => {
+    const event = reserved('ticket.close', { ticket: 7 });
+    const executor = crashing((point) => {
+      if (point === at) throw new Error(`killed at ${point}`);
+    });
+
+    await expect(executor.execute(event, context())).rejects.toThrow(`killed at ${at}`);
+
+    const { record } = (await store.get(event.intent_id!))!;
+    expect(ofType('intent.resolved')).toEqual([]);
+    expect(ofType('tool.started')).toHaveLength(1);
+    expect(runner.calls).toEqual(at === 'before_call' ? [] : ['ticket.close']);
+    expect(record.state).toBe(at === 'after_done' ? 'done' : 'started');
+  });
+
+  it('recovers each crash as the protocol says on the next delivery, without the hook', async () => {
+    const results: Record<FailPoint, unknown> = {
+      before_call: undefined,
+      after_call: undefined,
+      after_done: undefined,
+    };
+    for (const at of FAIL_POINTS) {
+      published = [];
+      runner.calls = [];
+      now = T0;
+      const event = reserved('ticket.close', { ticket: 7 }, at);
+      const executor = crashing((point) => {
+        if (point === at) throw new Error(`killed at ${point}`);
+      });
+      await expect(executor.execute(event, context())).rejects.toThrow();
+      now = T0 + 60_000; // the lease ran out
+      await crashing(() => undefined).execute(event, context(2));
+      results[at] = { calls: runner.calls.length, resolved: resolvedData() };
+    }
+    expect(results).toMatchObject({
+      // Not called, but the record cannot tell: a write that does not honour keys is in doubt.
+      before_call: { calls: 0, resolved: [{ status: 'in_doubt', reason: 'interrupted' }] },
+      after_call: { calls: 1, resolved: [{ status: 'in_doubt', reason: 'interrupted' }] },
+      // The recorded outcome (the timeout of this fake write) is republished, nothing re-run.
+      after_done: { calls: 1, resolved: [{ status: 'in_doubt', reason: 'timeout' }] },
+    });
   });
 });

@@ -30,6 +30,15 @@ export interface ExecuteToolSettings {
   readonly maxAttempts: number;
 }
 
+/**
+ * The points of an attempt where the crash drill (issue 7) kills the executor:
+ * - `before_call`: `tool.started` is published, the tool is not called yet;
+ * - `after_call`: the tool returned (a write has landed upstream), `done` is not recorded yet;
+ * - `after_done`: `done` is recorded, `intent.resolved` is not published (nor the event acked).
+ */
+export const FAIL_POINTS = ['before_call', 'after_call', 'after_done'] as const;
+export type FailPoint = (typeof FAIL_POINTS)[number];
+
 /** What {@link ExecuteTool} is built from: its ports, its logger, its limits. */
 export interface ExecuteToolDeps {
   readonly store: ExecutionStore;
@@ -38,6 +47,11 @@ export interface ExecuteToolDeps {
   readonly settings: ExecuteToolSettings;
   /** Epoch milliseconds, for leases. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Called at each {@link FailPoint} of an attempt. Does nothing, except in the crash drill, where
+   * it SIGKILLs the process (`EXECUTOR_FAILPOINT`): nothing after the point may run then.
+   */
+  readonly crash?: (point: FailPoint) => void;
 }
 
 /** The part of the handler's context the use case needs. */
@@ -72,9 +86,11 @@ const MAX_ROUNDS = 5;
  */
 export class ExecuteTool {
   private readonly now: () => number;
+  private readonly crash: (point: FailPoint) => void;
 
   constructor(private readonly deps: ExecuteToolDeps) {
     this.now = deps.now ?? Date.now;
+    this.crash = deps.crash ?? noCrash;
   }
 
   async execute(event: Envelope<'budget.reserved'>, ctx: ExecutionContext): Promise<Outcome> {
@@ -209,8 +225,10 @@ export class ExecuteTool {
         data: { tool: job.tool, attempt: record.attempt },
       }),
     );
+    this.crash('before_call');
     const started = performance.now();
     const result = await this.invoke(job, admission);
+    this.crash('after_call');
     const settlement = settle(
       result,
       performance.now() - started,
@@ -238,6 +256,7 @@ export class ExecuteTool {
         'output over the cap: intent.resolved carries { truncated, bytes } instead',
       );
     }
+    this.crash('after_done');
     return this.publishResolution(job, done, false);
   }
 
@@ -331,6 +350,10 @@ export class ExecuteTool {
   private logFields(job: Job): Record<string, unknown> {
     return { run_id: job.event.run_id, intent_id: job.intentId, tool: job.tool };
   }
+}
+
+function noCrash(): void {
+  // Only the crash drill stops here.
 }
 
 /**

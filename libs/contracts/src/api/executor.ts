@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Actor } from '../events/common.js';
+import { Ulid } from '../ids.js';
 import { Timestamp } from '../time.js';
 
 /*
@@ -91,6 +92,32 @@ export const SecretDeleteResult = z.strictObject({
   version: z.number().int().positive().optional(),
 });
 
+/** What a person who checked the upstream found: the in-doubt write happened, or it did not. */
+export const ExecutionVerdict = z.enum(['applied', 'not_applied']);
+export type ExecutionVerdict = z.infer<typeof ExecutionVerdict>;
+
+/**
+ * `execution-review`: the verdict on an execution that ended `in_doubt` (DESIGN §5: a human checks
+ * the target system), recorded on its execution record and logged as `execution.reviewed`. A
+ * second review with the same verdict changes nothing; another verdict is refused.
+ */
+export const ExecutionReviewRequest = z.strictObject({
+  intent_id: Ulid,
+  verdict: ExecutionVerdict,
+  /** What was checked, for the log: `ticket 42 is closed in the helpdesk`. */
+  note: z.string().min(1).max(2048),
+});
+export const ExecutionReviewResult = z.strictObject({
+  intent_id: Ulid,
+  tool: z.string(),
+  verdict: ExecutionVerdict,
+  reviewed_by: Actor,
+  reviewed_at: Timestamp,
+  /** `false`: it had been reviewed so before. */
+  changed: z.boolean(),
+});
+export type ExecutionReviewResult = z.infer<typeof ExecutionReviewResult>;
+
 /**
  * Every executor API op: its request and result schemas, and who may call it. Listing is `admin`
  * too: the refs map which upstreams hold credentials and who handles them, and only admins can
@@ -101,5 +128,10 @@ export const EXECUTOR_API = {
   'secret-rotate': { request: SecretRotateRequest, result: SecretWriteResult, access: 'admin' },
   'secret-list': { request: SecretListRequest, result: SecretListResult, access: 'admin' },
   'secret-delete': { request: SecretDeleteRequest, result: SecretDeleteResult, access: 'admin' },
+  'execution-review': {
+    request: ExecutionReviewRequest,
+    result: ExecutionReviewResult,
+    access: 'admin',
+  },
 } as const;
 export type ExecutorApiOp = keyof typeof EXECUTOR_API;

@@ -34,7 +34,7 @@ import {
   TraceSpan,
   WorkflowToggled,
 } from './run.js';
-import { SecretChanged } from './secret.js';
+import { ExecutionReviewed, SecretChanged } from './secret.js';
 import { EventDeadLettered, EventRejected } from './system.js';
 
 /**
@@ -82,6 +82,7 @@ export const EVENTS = {
   'breaker.closed': BreakerChanged,
   'trace.span': TraceSpan,
   'secret.changed': SecretChanged,
+  'execution.reviewed': ExecutionReviewed,
   'event.rejected': EventRejected,
   'event.dead_lettered': EventDeadLettered,
 } as const;

@@ -1,6 +1,10 @@
 import { z } from 'zod';
-import { SecretRef } from '../api/executor.js';
+import { ExecutionVerdict, SecretRef } from '../api/executor.js';
 import { Actor } from './common.js';
+
+/*
+ * The executor's events that people cause: credential changes and reviews of in-doubt executions.
+ */
 
 /**
  * `secret.changed`: an admin set, rotated or deleted a tool credential of the executor (audit).
@@ -14,3 +18,15 @@ export const SecretChanged = z.strictObject({
   by: Actor,
 });
 export type SecretChanged = z.infer<typeof SecretChanged>;
+
+/**
+ * `execution.reviewed`: a person checked the upstream of an execution that ended `in_doubt` and
+ * says whether its write happened (`warden executions resolve`). The intent id is the envelope's.
+ */
+export const ExecutionReviewed = z.strictObject({
+  tool: z.string().min(1).max(128),
+  verdict: ExecutionVerdict,
+  note: z.string().min(1).max(2048),
+  by: Actor,
+});
+export type ExecutionReviewed = z.infer<typeof ExecutionReviewed>;

@@ -1,19 +1,22 @@
 import { EXECUTOR_API } from '@warden/contracts';
 import { ApiFailure, type ApiServer } from '@warden/messaging';
 import { serveHumanApi, type HumanAuthorizer, type HumanCaller } from '@warden/service';
-import type { SecretStore } from './secret-store.js';
-import { isSecretsError, type SecretsErrorCode } from './secrets.errors.js';
+import type { ExecutionReviews } from './executions/execution-reviews.js';
+import type { SecretStore } from './secrets/secret-store.js';
+import { isSecretsError, type SecretsErrorCode } from './secrets/secrets.errors.js';
 
 /**
- * The edge of the executor's credential APIs (`warden.<env>.api.tools.secret-*`, EXECUTOR_API):
- * every op first verifies the caller's human token (admins only), then calls the store. Store
- * refusals become API refusals here, in one switch; nothing answered carries a value.
+ * The edge of the executor's APIs (`warden.<env>.api.tools.*`, EXECUTOR_API): its credentials
+ * (`warden secrets`) and the reviews of in-doubt executions (`warden executions resolve`). Every
+ * op first verifies the caller's human token (admins only), then calls one use case. Store
+ * refusals become API refusals here, in one switch; nothing answered carries a secret's value.
  */
-export class SecretsApi {
+export class ExecutorApi {
   constructor(
     private readonly server: ApiServer,
     private readonly humans: HumanAuthorizer,
     private readonly store: SecretStore,
+    private readonly reviews: ExecutionReviews,
   ) {}
 
   start(): void {
@@ -28,6 +31,8 @@ export class SecretsApi {
           ref: request.ref,
           ...(await this.store.delete(request.ref, actorOf(caller))),
         })),
+      'execution-review': (request, caller) =>
+        this.reviews.review(request.intent_id, request.verdict, request.note, actorOf(caller)),
     });
   }
 
