@@ -27,6 +27,9 @@ import { BreakerEvents } from './registered/breaker-events.js';
 import { BreakerStore } from './registered/breaker-store.js';
 import { RegisteredTools } from './registered/registered-tools.js';
 import { RegisteredToolRunner } from './registered/registered-tools.runner.js';
+import { OutputSealer } from './sealing/output-sealer.js';
+import { RunKeys } from './sealing/run-keys.js';
+import { parseMasterKey } from './secrets/secret-seal.js';
 import { SecretStore, secretsProviders } from './secrets/index.js';
 import { ExecuteTool, type FailPoint } from './use-cases/execute-tool.use-case.js';
 
@@ -74,10 +77,11 @@ const PUBLISHER = Symbol('tool-executor.publisher');
     },
     {
       provide: ExecuteTool,
-      inject: [EXECUTION_STORE, TOOL_RUNNER, SERVICE_CONFIG, SERVICE_LOGGER],
-      useFactory: (
+      inject: [EXECUTION_STORE, TOOL_RUNNER, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_LOGGER],
+      useFactory: async (
         store: ExecutionStore,
         runner: ToolRunner,
+        nc: NatsConnection,
         config: ToolExecutorConfig,
         logger: Logger,
       ) =>
@@ -85,6 +89,7 @@ const PUBLISHER = Symbol('tool-executor.publisher');
           store,
           runner,
           logger,
+          sealer: await outputSealerOf(nc, config),
           settings: {
             maxOutputBytes: config.EXECUTOR_MAX_OUTPUT_BYTES,
             maxTimeoutMs: config.EXECUTOR_TOOL_TIMEOUT_MS,
@@ -109,6 +114,18 @@ function killSelfAt(failpoint: FailPoint, logger: Logger): (point: FailPoint) =>
   return (point) => {
     if (point === failpoint) process.kill(process.pid, 'SIGKILL');
   };
+}
+
+/** Seals the outputs of `seal_output` tools with per-run keys (KV `run_keys`) under the master key. */
+async function outputSealerOf(
+  nc: NatsConnection,
+  config: ToolExecutorConfig,
+): Promise<OutputSealer> {
+  const { run_keys: kv } = await ensureKvBuckets(nc, config.WARDEN_ENV, ['run_keys']);
+  const key = config.EXECUTOR_MASTER_KEY;
+  return new OutputSealer(
+    new RunKeys(kv, config.WARDEN_ENV, key === undefined ? undefined : parseMasterKey(key)),
+  );
 }
 
 /** The env's upstream table (EXECUTOR_UPSTREAMS_FILE); a bad file stops the start, listing why. */

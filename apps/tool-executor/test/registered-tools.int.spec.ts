@@ -24,6 +24,8 @@ import {
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseMasterKey } from '../src/secrets/secret-seal.js';
+import { OutputSealer } from '../src/sealing/output-sealer.js';
+import { RunKeys } from '../src/sealing/run-keys.js';
 import { SecretStore } from '../src/secrets/secret-store.js';
 import { service } from '../src/service.js';
 
@@ -39,10 +41,13 @@ const MASTER_KEY = randomBytes(32).toString('base64');
 let nats: TestNats;
 let nc: NatsConnection;
 let dir: string;
-let executor: RunningService;
+const executors: RunningService[] = [];
+let settings: Record<string, string>;
 let publisher: EventPublisher;
 let upstream: Server;
 const seen: { method: string; url: string; authorization: string; key: string }[] = [];
+/** A ticket the upstream answers slower than AckWait. */
+const SLOW_PATH = '/tickets/99';
 /** The status the upstream answers with next (200 when the queue is empty). */
 const statuses: number[] = [];
 
@@ -65,7 +70,7 @@ async function register(tools: KV, declaration: Record<string, unknown>): Promis
   await tools.put(latestKey(stored.name), json);
 }
 
-function declaration(name: string, kind: 'read' | 'write', method: string) {
+function declaration(name: string, kind: 'read' | 'write', method: string, timeoutMs = 2_000) {
   return {
     name,
     version: 1,
@@ -86,14 +91,14 @@ function declaration(name: string, kind: 'read' | 'write', method: string) {
       method,
       path: '/tickets/{ticket_id}',
       secret_ref: 'desk/api-token',
-      timeout_ms: 2_000,
+      timeout_ms: timeoutMs,
     },
   };
 }
 
 /** A `budget.reserved` for a call of `tool`, as the governor publishes it. */
-function reserved(tool: string, ticketId: number): Envelope<'budget.reserved'> {
-  const proposed = proposedEvent(env, { run: 'run-1', agent: 'desk-bot', tool, args: {} });
+function reserved(tool: string, ticketId: number, run = 'run-1'): Envelope<'budget.reserved'> {
+  const proposed = proposedEvent(env, { run, agent: 'desk-bot', tool, args: {} });
   return buildEvent({
     type: 'budget.reserved',
     cause: proposed,
@@ -118,8 +123,12 @@ async function resolutionOf(event: Envelope): Promise<Envelope<'intent.resolved'
   );
 }
 
-async function call(tool: string, ticketId: number): Promise<Envelope<'intent.resolved'>> {
-  const event = reserved(tool, ticketId);
+async function call(
+  tool: string,
+  ticketId: number,
+  run?: string,
+): Promise<Envelope<'intent.resolved'>> {
+  const event = reserved(tool, ticketId, run);
   await publisher.publish(event);
   return resolutionOf(event);
 }
@@ -132,9 +141,14 @@ beforeAll(async () => {
       authorization: request.headers.authorization ?? '',
       key: String(request.headers['idempotency-key'] ?? ''),
     });
-    const status = statuses.shift() ?? 200;
-    response.writeHead(status, { 'content-type': 'application/json' });
-    response.end(JSON.stringify(status === 200 ? { ticket: { id: 1 } } : { error: 'boom' }));
+    const status = request.url === SLOW_PATH ? 200 : (statuses.shift() ?? 200);
+    const answer = () => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(status === 200 ? { ticket: { id: 1 } } : { error: 'boom' }));
+    };
+    // The slow ticket answers after more than twice the consumers' AckWait.
+    if (request.url === SLOW_PATH) setTimeout(answer, 2_500);
+    else answer();
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const { port } = upstream.address() as AddressInfo;
@@ -151,6 +165,9 @@ beforeAll(async () => {
   await register(tools, declaration('desk.get_ticket', 'read', 'GET'));
   await register(tools, declaration('desk.close_ticket', 'write', 'POST'));
   await register(tools, declaration('desk.flaky', 'read', 'GET'));
+  await register(tools, declaration('desk.slow_read', 'read', 'GET', 5_000));
+  const sealed = declaration('desk.sealed_read', 'read', 'GET');
+  await register(tools, { ...sealed, executor: { ...sealed.executor, seal_output: true } });
   const store = new SecretStore(secrets, {
     env,
     masterKey: parseMasterKey(MASTER_KEY),
@@ -158,22 +175,23 @@ beforeAll(async () => {
   });
   await store.set('desk/api-token', API_TOKEN, 'human:ops');
 
-  executor = await service.start(
-    service.config({
-      WARDEN_ENV: env,
-      NATS_URL: nats.url,
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'info',
-      EXECUTOR_UPSTREAMS_FILE: upstreams,
-      EXECUTOR_MASTER_KEY: MASTER_KEY,
-      EXECUTOR_BREAKER_COOLDOWN_MS: '1000',
-    }),
-  );
+  settings = {
+    WARDEN_ENV: env,
+    NATS_URL: nats.url,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    // Short, so that a tool slower than it shows a copy is not run twice.
+    EVENT_ACK_WAIT_MS: '1000',
+    EXECUTOR_UPSTREAMS_FILE: upstreams,
+    EXECUTOR_MASTER_KEY: MASTER_KEY,
+    EXECUTOR_BREAKER_COOLDOWN_MS: '1000',
+  };
+  executors.push(await service.start(service.config(settings)));
   publisher = new EventPublisher(nc, { env, producer: TEST_PRODUCER });
 });
 
 afterAll(async () => {
-  await executor.stop();
+  await Promise.all(executors.map((replica) => replica.stop()));
   await removeEnv(nc, env);
   await nc.close();
   await nats.stop();
@@ -250,6 +268,45 @@ describe('registered tools', () => {
       ),
     );
     expect((await call('desk.flaky', 22)).data).toMatchObject({ status: 'executed' });
+  });
+
+  it('runs a tool slower than AckWait once, with two replicas sharing the work', async () => {
+    executors.push(await service.start(service.config(settings)));
+    const resolved = await call('desk.slow_read', 99);
+    expect(resolved.data).toMatchObject({ status: 'executed', output: { ticket: { id: 1 } } });
+    expect(seen.filter((request) => request.url === SLOW_PATH)).toHaveLength(1);
+    const started = (await eventsOfType(nc, env, 'tool.started')).filter(
+      (event) => event.intent_id === resolved.intent_id,
+    );
+    expect(started).toHaveLength(1);
+    // Nothing else about it arrives later: still one resolution, one request.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const resolutions = (await eventsOfType(nc, env, 'intent.resolved')).filter(
+      (event) => event.intent_id === resolved.intent_id,
+    );
+    expect(resolutions).toHaveLength(1);
+    expect(seen.filter((request) => request.url === SLOW_PATH)).toHaveLength(1);
+  });
+
+  it('seals the raw output of a seal_output tool with its run’s key, until the key is erased', async () => {
+    const resolved = await call('desk.sealed_read', 40, 'run-sealed');
+    expect(resolved.data).toMatchObject({ status: 'executed' });
+    const sealedOutput = resolved.data.sealed_output;
+    expect(sealedOutput).toMatchObject({ alg: 'A256GCM', key_id: 'run-sealed' });
+    expect(JSON.stringify(sealedOutput)).not.toContain('ticket');
+    const { run_keys: runKeys } = await ensureKvBuckets(nc, env, ['run_keys']);
+    const keys = new RunKeys(runKeys, env, parseMasterKey(MASTER_KEY));
+    const sealer = new OutputSealer(keys);
+    if (sealedOutput === undefined) throw new Error('no sealed output');
+    expect(await sealer.open(resolved.intent_id ?? '', sealedOutput)).toEqual({
+      output: { ticket: { id: 1 } },
+    });
+    // Bound to its intent: the same ciphertext under another intent id does not open.
+    expect(await sealer.open('01JD4K6Z8V3M2T9Q7W5X1Y0B3C', sealedOutput)).toBeUndefined();
+    expect(await keys.erase('run-sealed')).toBe(true);
+    expect(await sealer.open(resolved.intent_id ?? '', sealedOutput)).toBeUndefined();
+    // A tool without seal_output keeps no sealed copy.
+    expect((await call('desk.get_ticket', 41)).data.sealed_output).toBeUndefined();
   });
 
   it('keeps the credential out of every event, and sealed where it is stored', async () => {

@@ -191,7 +191,7 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
       'event.dead_lettered',
     ],
     api: 'tools',
-    kvOwn: ['executions', 'breakers', 'secrets'],
+    kvOwn: ['executions', 'breakers', 'secrets', 'run_keys'],
     kvRead: ['tools'],
     // Its secrets ops carry a human token, which only the broker can verify.
     calls: ['identity.human-introspect'],

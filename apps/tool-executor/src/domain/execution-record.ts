@@ -1,4 +1,11 @@
-import { formatMicros, ReasonCode, Timestamp, ToolName, Ulid } from '@warden/contracts';
+import {
+  formatMicros,
+  ReasonCode,
+  SealedOutput,
+  Timestamp,
+  ToolName,
+  Ulid,
+} from '@warden/contracts';
 import { z } from 'zod';
 
 /** How an execution ended: what `intent.resolved` says, minus the fields every resolution shares. */
@@ -6,6 +13,8 @@ export const ExecutionOutcome = z.object({
   status: z.enum(['executed', 'failed', 'in_doubt']),
   /** The tool's output, capped (see `capOutput`). */
   output: z.unknown().optional(),
+  /** The full output sealed with the run's key, when the tool declares `seal_output`. */
+  sealed_output: SealedOutput.optional(),
   duration_ms: z.number().nonnegative().optional(),
   /** The upstream's own status (HTTP), when it answered. */
   upstream_status: z.number().int().optional(),

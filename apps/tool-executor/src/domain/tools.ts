@@ -24,6 +24,8 @@ export interface ToolSpec {
   validate(args: ToolArgs): ArgsCheck;
   /** How long one attempt with these (valid) args may take before it counts as timed out. */
   timeoutMs(args: ToolArgs): number;
+  /** Keep the raw output sealed with the run's key beside the published one (`seal_output`). */
+  readonly sealOutput?: boolean;
 }
 
 /**
@@ -70,6 +72,7 @@ export type Admission =
       readonly traits: ToolTraits;
       readonly args: ToolArgs;
       readonly timeoutMs: number;
+      readonly sealOutput: boolean;
     }
   | {
       readonly admitted: false;
@@ -125,5 +128,6 @@ export function admit(
     traits: spec.traits,
     args: parsed.args,
     timeoutMs: Math.min(spec.timeoutMs(parsed.args), maxTimeoutMs),
+    sealOutput: spec.sealOutput === true,
   };
 }

@@ -61,6 +61,7 @@ export class RegisteredToolRunner implements ToolRunner {
       },
       // A misconfigured tool fails at once (see run), so its timeout hardly matters.
       timeoutMs: () => (prepared.ok ? prepared.timeoutMs : 1_000),
+      sealOutput: declaration.executor['seal_output'] === true,
     };
   }
 
@@ -122,7 +123,8 @@ export class RegisteredToolRunner implements ToolRunner {
     const key = `${declaration.name}@${declaration.version}:${digest}`;
     const held = this.prepared.get(key);
     if (held !== undefined) return held;
-    const { adapter: kind, ...section } = declaration.executor;
+    // `seal_output` is the executor's, not the adapter's: the adapter checks only its own fields.
+    const { adapter: kind, seal_output: _seal, ...section } = declaration.executor;
     const adapter = this.adapters.find((candidate) => candidate.kind === kind);
     const prepared: PreparedTool | SectionProblems =
       adapter === undefined

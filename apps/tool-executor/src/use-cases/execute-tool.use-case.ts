@@ -1,4 +1,10 @@
-import { buildEvent, nowMicros, type Envelope, type EnvelopeBase } from '@warden/contracts';
+import {
+  buildEvent,
+  nowMicros,
+  type Envelope,
+  type EnvelopeBase,
+  type SealedOutput,
+} from '@warden/contracts';
 import { Outcome, type EventContext } from '@warden/messaging';
 import type { Logger } from '@warden/telemetry';
 import {
@@ -17,6 +23,7 @@ import { decideRedelivery } from '../domain/redelivery.js';
 import { admit, unansweredResult, type Admission, type ToolResult } from '../domain/tools.js';
 import type { ExecutionStore, StoredRecord } from '../infra/execution-store.js';
 import type { ToolRunner } from '../infra/tool-runner.js';
+import type { OutputSealer } from '../sealing/output-sealer.js';
 
 /** Limits of the executor (from its configuration). */
 export interface ExecuteToolSettings {
@@ -47,6 +54,8 @@ export interface ExecuteToolDeps {
   readonly settings: ExecuteToolSettings;
   /** Epoch milliseconds, for leases. Default `Date.now`. */
   readonly now?: () => number;
+  /** Seals raw outputs of tools that declare `seal_output` (absent: none are sealed). */
+  readonly sealer?: Pick<OutputSealer, 'seal'>;
   /**
    * Called at each {@link FailPoint} of an attempt. Does nothing, except in the crash drill, where
    * it SIGKILLs the process (`EXECUTOR_FAILPOINT`): nothing after the point may run then.
@@ -234,8 +243,13 @@ export class ExecuteTool {
       performance.now() - started,
       this.deps.settings.maxOutputBytes,
     );
+    const sealed =
+      admission.sealOutput && result.ok ? await this.seal(job, result.output) : undefined;
     const done = finishedRecord(record, {
-      outcome: settlement.outcome,
+      outcome:
+        sealed === undefined
+          ? settlement.outcome
+          : { ...settlement.outcome, sealed_output: sealed },
       ...(settlement.resultDigest === undefined ? {} : { resultDigest: settlement.resultDigest }),
       resolvedAt: nowMicros(),
       owner: ctx.producer.instance,
@@ -258,6 +272,31 @@ export class ExecuteTool {
     }
     this.crash('after_done');
     return this.publishResolution(job, done, false);
+  }
+
+  /**
+   * The raw output sealed with the run's key (`seal_output`), for replay. Skipped, with a log
+   * line, when it cannot be: no sealer or master key, an intent outside a run, an output over the
+   * event cap, or a failure — the tool has run, and its resolution must not wait on a copy.
+   */
+  private async seal(job: Job, output: unknown): Promise<SealedOutput | undefined> {
+    const { sealer, logger, settings } = this.deps;
+    const runId = job.event.run_id;
+    const json = JSON.stringify(output) as string | undefined;
+    if (sealer === undefined || runId === undefined || json === undefined) return undefined;
+    if (Buffer.byteLength(json) > settings.maxOutputBytes) {
+      logger.info(this.logFields(job), 'output over the cap: not sealed');
+      return undefined;
+    }
+    try {
+      const sealed = await sealer.seal(runId, job.intentId, output);
+      if (sealed === undefined)
+        logger.warn(this.logFields(job), 'no master key: output not sealed');
+      return sealed;
+    } catch (error) {
+      logger.error({ ...this.logFields(job), err: error }, 'sealing the output failed');
+      return undefined;
+    }
   }
 
   /** Runs the tool under its timeout; a timeout or a throw becomes a result, never an exception. */

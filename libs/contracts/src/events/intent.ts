@@ -41,6 +41,21 @@ export type ResolutionStatus = z.infer<typeof ResolutionStatus>;
 export const Stage = z.enum(['identity', 'validation', 'policy', 'approval', 'budget', 'executor']);
 export type Stage = z.infer<typeof Stage>;
 
+/**
+ * A tool's raw output sealed with its run's key (AES-256-GCM, the intent id as additional data),
+ * kept beside the redacted `output` when the tool declares `executor.seal_output`: replay can open
+ * it while the key exists, and deleting the run's key erases it from an append-only log.
+ */
+export const SealedOutput = z.strictObject({
+  alg: z.literal('A256GCM'),
+  /** The run whose key sealed it. */
+  key_id: z.string().min(1).max(128),
+  iv: z.string().min(1).max(64),
+  ciphertext: z.string().min(1),
+  tag: z.string().min(1).max(64),
+});
+export type SealedOutput = z.infer<typeof SealedOutput>;
+
 /** `intent.resolved`: the one terminal event an agent waits for. */
 export const IntentResolved = z.strictObject({
   status: ResolutionStatus,
@@ -49,6 +64,7 @@ export const IntentResolved = z.strictObject({
   reason: ReasonCode.optional(),
   message: z.string().max(2048).optional(),
   output: z.unknown().optional(),
+  sealed_output: SealedOutput.optional(),
   duration_ms: z.number().nonnegative().optional(),
   upstream_status: z.number().int().optional(),
   policy_ids: z.array(z.string()).optional(),
