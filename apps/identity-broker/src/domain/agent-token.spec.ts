@@ -25,19 +25,21 @@ async function reasonOf(token: string, keys: KeyLookup = lookup): Promise<string
 
 describe('verifyToken', () => {
   it('accepts a token it signed, with its claims and kid', async () => {
+    // One instant for both sides: calling now() twice can cross a second boundary.
+    const iat = now();
     const { token, exp } = await signToken(key, {
       typ: AGENT_TOKEN_TYPE,
       subject: 'bot-1',
       env: 'prod',
       jti: 'j1',
       scope: ['intents:propose'],
-      iat: now(),
+      iat,
       ttlSeconds: 300,
     });
     await expect(verifyToken(token, lookup, expected)).resolves.toEqual({
       sub: 'bot-1',
       jti: 'j1',
-      iat: now(),
+      iat,
       exp,
       kid: key.kid,
       scope: ['intents:propose'],
