@@ -5,10 +5,11 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { buildEvent, type Envelope } from '@warden/contracts';
 import { connectNats, ensureKvBuckets, EventPublisher, removeEnv } from '@warden/messaging';
-import { latestKey, parseToolDeclaration, storedFromEvent, versionKey } from '@warden/policy';
+import { parseToolDeclaration } from '@warden/policy';
 import {
   makeTempDir,
   proposedEvent,
+  putRegisteredTool,
   readStream,
   removeTempDir,
   startNats,
@@ -17,7 +18,6 @@ import {
   waitFor,
   type TestNats,
 } from '@warden/testing';
-import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The credential goes straight into the sealed store, as the executor's own integration tests
 // do: through `warden secrets set` it would need the identity broker for a human token.
@@ -200,14 +200,7 @@ async function register(tools: KV, name: Tool): Promise<void> {
     ...(declaration.executor as Record<string, unknown>),
     timeout_ms: TOOL_TIMEOUT_MS,
   };
-  const stored = storedFromEvent(
-    { event_id: ulid(), occurred_at: '2026-11-27T10:00:00.000000Z' },
-    { name, version: 1, kind: 'write', by: 'human:ops', digest: 'd'.repeat(64), declaration },
-  );
-  if (stored === undefined) throw new Error(`${name}: not a valid stored declaration`);
-  const json = JSON.stringify(stored);
-  await tools.put(versionKey(name, 1), json);
-  await tools.put(latestKey(name), json);
+  await putRegisteredTool(tools, declaration);
 }
 
 /**

@@ -3,16 +3,15 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { buildEvent, type Envelope } from '@warden/contracts';
 import { connectNats, ensureKvBuckets, EventPublisher, removeEnv } from '@warden/messaging';
-import { latestKey, storedFromEvent, versionKey } from '@warden/policy';
 import type { RunningService } from '@warden/service';
 import {
   eventsOfType,
   makeTempDir,
   proposedEvent,
+  putRegisteredTool,
   readStream,
   removeTempDir,
   startNats,
@@ -21,7 +20,6 @@ import {
   waitFor,
   type TestNats,
 } from '@warden/testing';
-import { ulid } from 'ulid';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseMasterKey } from '../src/secrets/secret-seal.js';
 import { OutputSealer } from '../src/sealing/output-sealer.js';
@@ -50,25 +48,6 @@ const seen: { method: string; url: string; authorization: string; key: string }[
 const SLOW_PATH = '/tickets/99';
 /** The status the upstream answers with next (200 when the queue is empty). */
 const statuses: number[] = [];
-
-/** A tool declaration as the policy service stores it (KV `tools`). */
-async function register(tools: KV, declaration: Record<string, unknown>): Promise<void> {
-  const stored = storedFromEvent(
-    { event_id: ulid(), occurred_at: '2026-11-27T10:00:00.000000Z' },
-    {
-      name: String(declaration.name),
-      version: Number(declaration.version),
-      kind: declaration.kind as 'read' | 'write',
-      by: 'human:ops',
-      digest: 'a'.repeat(64),
-      declaration,
-    },
-  );
-  if (stored === undefined) throw new Error(`invalid declaration ${String(declaration.name)}`);
-  const json = JSON.stringify(stored);
-  await tools.put(versionKey(stored.name, stored.version), json);
-  await tools.put(latestKey(stored.name), json);
-}
 
 function declaration(name: string, kind: 'read' | 'write', method: string, timeoutMs = 2_000) {
   return {
@@ -162,12 +141,15 @@ beforeAll(async () => {
     `desk:\n  base_url: http://127.0.0.1:${port}\n  tools: ["desk.*"]\n  allow_private: true\n`,
   );
   const { tools, secrets } = await ensureKvBuckets(nc, env, ['tools', 'secrets']);
-  await register(tools, declaration('desk.get_ticket', 'read', 'GET'));
-  await register(tools, declaration('desk.close_ticket', 'write', 'POST'));
-  await register(tools, declaration('desk.flaky', 'read', 'GET'));
-  await register(tools, declaration('desk.slow_read', 'read', 'GET', 5_000));
+  await putRegisteredTool(tools, declaration('desk.get_ticket', 'read', 'GET'));
+  await putRegisteredTool(tools, declaration('desk.close_ticket', 'write', 'POST'));
+  await putRegisteredTool(tools, declaration('desk.flaky', 'read', 'GET'));
+  await putRegisteredTool(tools, declaration('desk.slow_read', 'read', 'GET', 5_000));
   const sealed = declaration('desk.sealed_read', 'read', 'GET');
-  await register(tools, { ...sealed, executor: { ...sealed.executor, seal_output: true } });
+  await putRegisteredTool(tools, {
+    ...sealed,
+    executor: { ...sealed.executor, seal_output: true },
+  });
   const store = new SecretStore(secrets, {
     env,
     masterKey: parseMasterKey(MASTER_KEY),

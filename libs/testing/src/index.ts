@@ -26,7 +26,7 @@ export { sleep, waitFor, type WaitForOptions } from './wait-for.js';
 export { auditSql } from './audit-sql.js';
 export { proposedEvent, TEST_PRODUCER, type ProposedEventOptions } from './events.js';
 export { eventsOfType, readStream, type StreamMessage } from './stream.js';
-export { callPolicy, seedBuiltins } from './policy.js';
+export { callPolicy, putRegisteredTool, seedBuiltins } from './policy.js';
 export {
   adminToken,
   ApiRefusal,

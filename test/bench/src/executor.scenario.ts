@@ -6,9 +6,7 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { buildEvent, subjects, type Envelope } from '@warden/contracts';
 import { ensureKvBuckets, EventPublisher, removeEnv } from '@warden/messaging';
-import { latestKey, storedFromEvent, versionKey } from '@warden/policy';
-import { proposedEvent, TEST_PRODUCER } from '@warden/testing';
-import { ulid } from 'ulid';
+import { proposedEvent, putRegisteredTool, TEST_PRODUCER } from '@warden/testing';
 import { startApp } from './app-process.js';
 import { now, percentiles, type Percentiles } from './stats.js';
 
@@ -108,13 +106,7 @@ async function register(tools: Awaited<ReturnType<typeof ensureKvBuckets<'tools'
     cost: { per_call_micro_usd: 0 },
     executor: { adapter: 'http', target: 'noop', method: 'GET', path: '/noop' },
   };
-  const stored = storedFromEvent(
-    { event_id: ulid(), occurred_at: new Date().toISOString().replace('Z', '000Z') },
-    { name: TOOL, version: 1, kind: 'read', by: 'bench', digest: 'b'.repeat(64), declaration },
-  );
-  if (stored === undefined) throw new Error('the bench tool declaration is invalid');
-  await tools.put(versionKey(TOOL, 1), JSON.stringify(stored));
-  await tools.put(latestKey(TOOL), JSON.stringify(stored));
+  await putRegisteredTool(tools, declaration);
 }
 
 function reserved(env: string, i: number): Envelope<'budget.reserved'> {
