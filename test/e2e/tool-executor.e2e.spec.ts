@@ -16,6 +16,7 @@ import {
   waitFor,
   type TestNats,
 } from '@warden/testing';
+import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHelpdeskProcess, type HelpdeskProcess } from './support/helpdesk.js';
 import { ROOT, runWarden } from './support/processes.js';
@@ -113,6 +114,80 @@ describe('tool executor: the reference helpdesk through the whole stack', () => 
     expect(writes.writes.filter((write) => write.ticket_ids.includes(2))).toHaveLength(1);
     const ticket = await run.call('zendesk.get_ticket', { ticket_id: 2 });
     expect(ticket).toMatchObject({ output: { ticket: { id: 2, status: 'pending' } } });
+  });
+
+  it('keeps a read sealed for replay: an admin opens it, logged, until the run key is erased', async () => {
+    const intentId = ulid();
+    const read = await run.call('zendesk.get_ticket', { ticket_id: 4 }, { intentId });
+    expect(read).toMatchObject({ status: 'executed', output: { ticket: { id: 4 } } });
+    await waitFor(
+      async () => {
+        const rows = await auditSql(
+          nc,
+          env,
+          "SELECT count() AS n FROM events WHERE env = {env:String} AND intent_id = {intent:String} AND type = 'intent.resolved' AND sealed != ''",
+          { env, intent: intentId },
+        );
+        return Number(rows[0]?.n ?? 0) === 1 ? true : undefined;
+      },
+      { timeoutMs: 20_000, message: 'the collector stored the sealed output' },
+    );
+    // The log's own copy of the output has the requester's address redacted.
+    const email = /"requester_email":"([^"]+)"/.exec(JSON.stringify(read.output))?.[1];
+    expect(email).toMatch(/@/);
+    const stored = await auditSql(
+      nc,
+      env,
+      "SELECT data FROM events WHERE env = {env:String} AND intent_id = {intent:String} AND type = 'intent.resolved'",
+      { env, intent: intentId },
+    );
+    expect(String(stored[0]?.data)).not.toContain(email);
+    const outputsArgs = ['runs', 'outputs', run.runId, '--intent', intentId, '--json'];
+    const opened = warden([...outputsArgs, '--purpose', 'e2e: what did the agent read?']);
+    expect(opened.status, opened.stderr).toBe(0);
+    // What the agent read, whole.
+    expect(JSON.parse(opened.stdout)).toEqual([
+      { intent_id: intentId, tool: 'zendesk.get_ticket', status: 'opened', output: read.output },
+    ]);
+
+    const erased = warden([
+      'runs',
+      'erase-outputs',
+      run.runId,
+      '--reason',
+      'e2e erasure',
+      '--json',
+    ]);
+    expect(erased.status, erased.stderr).toBe(0);
+    expect(JSON.parse(erased.stdout)).toEqual({
+      run_id: run.runId,
+      had_key: true,
+      erased_by: 'human:ops-admin',
+    });
+    const after = warden([...outputsArgs, '--purpose', 'e2e: after the erasure']);
+    expect(after.status, after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject([{ intent_id: intentId, status: 'erased' }]);
+
+    const audit = (await readStream(nc, env))
+      .map(({ event }) => event)
+      .filter((event) => event.type.startsWith('run.outputs_'));
+    expect(audit.map((event) => [event.type, event.run_id, event.data])).toEqual([
+      [
+        'run.outputs_opened',
+        run.runId,
+        { by: 'human:ops-admin', purpose: 'e2e: what did the agent read?', intent_ids: [intentId] },
+      ],
+      [
+        'run.outputs_erased',
+        run.runId,
+        { by: 'human:ops-admin', reason: 'e2e erasure', had_key: true },
+      ],
+      [
+        'run.outputs_opened',
+        run.runId,
+        { by: 'human:ops-admin', purpose: 'e2e: after the erasure', intent_ids: [intentId] },
+      ],
+    ]);
   });
 
   it('ends a write the helpdesk failed in doubt, and records the verdict of whoever checked', async () => {

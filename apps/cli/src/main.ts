@@ -8,6 +8,7 @@ import { budgetsCommand } from './commands/budgets.command.js';
 import { costsCommand } from './commands/costs.command.js';
 import { demoCommand } from './commands/demo.command.js';
 import { executionsCommand } from './commands/executions.command.js';
+import { runsCommand } from './commands/runs.command.js';
 import { humansCommand } from './commands/humans.command.js';
 import { keysCommand } from './commands/keys.command.js';
 import { natsCommand } from './commands/nats.command.js';
@@ -45,6 +46,7 @@ const program = new Command('warden')
   .addCommand(budgetsCommand())
   .addCommand(secretsCommand())
   .addCommand(executionsCommand())
+  .addCommand(runsCommand())
   .addCommand(pauseCommand())
   .addCommand(resumeCommand())
   .addCommand(pausedCommand())

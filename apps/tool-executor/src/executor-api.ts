@@ -2,12 +2,14 @@ import { EXECUTOR_API } from '@warden/contracts';
 import { ApiFailure, type ApiServer } from '@warden/messaging';
 import { serveHumanApi, type HumanAuthorizer, type HumanCaller } from '@warden/service';
 import type { ExecutionReviews } from './executions/execution-reviews.js';
+import type { RunOutputs } from './sealing/run-outputs.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { isSecretsError, type SecretsErrorCode } from './secrets/secrets.errors.js';
 
 /**
  * The edge of the executor's APIs (`warden.<env>.api.tools.*`, EXECUTOR_API): its credentials
- * (`warden secrets`) and the reviews of in-doubt executions (`warden executions resolve`). Every
+ * (`warden secrets`), the reviews of in-doubt executions (`warden executions resolve`) and runs'
+ * sealed outputs (`warden runs outputs|erase-outputs`). Every
  * op first verifies the caller's human token (admins only), then calls one use case. Store
  * refusals become API refusals here, in one switch; nothing answered carries a secret's value.
  */
@@ -17,6 +19,7 @@ export class ExecutorApi {
     private readonly humans: HumanAuthorizer,
     private readonly store: SecretStore,
     private readonly reviews: ExecutionReviews,
+    private readonly outputs: RunOutputs,
   ) {}
 
   start(): void {
@@ -33,6 +36,10 @@ export class ExecutorApi {
         })),
       'execution-review': (request, caller) =>
         this.reviews.review(request.intent_id, request.verdict, request.note, actorOf(caller)),
+      'outputs-open': (request, caller) =>
+        this.outputs.open(request.run_id, request.outputs, request.purpose, actorOf(caller)),
+      'outputs-erase': (request, caller) =>
+        this.outputs.erase(request.run_id, request.reason, actorOf(caller)),
     });
   }
 

@@ -29,7 +29,6 @@ import { RegisteredTools } from './registered/registered-tools.js';
 import { RegisteredToolRunner } from './registered/registered-tools.runner.js';
 import { OutputSealer } from './sealing/output-sealer.js';
 import { RunKeys } from './sealing/run-keys.js';
-import { parseMasterKey } from './secrets/secret-seal.js';
 import { SecretStore, secretsProviders } from './secrets/index.js';
 import { ExecuteTool, type FailPoint } from './use-cases/execute-tool.use-case.js';
 
@@ -63,7 +62,10 @@ const PUBLISHER = Symbol('tool-executor.publisher');
         const { breakers } = await ensureKvBuckets(nc, config.WARDEN_ENV, ['breakers']);
         const registered = new RegisteredToolRunner(
           new RegisteredTools(new ForeignKv(nc, config.WARDEN_ENV, 'tools')),
-          [new HttpAdapter({ upstreams: upstreamsOf(config) }), new NatsAdapter(nc)],
+          [
+            new HttpAdapter({ upstreams: upstreamsOf(config) }),
+            new NatsAdapter(nc, config.WARDEN_ENV),
+          ],
           secrets,
           new BreakerStore(breakers, {
             ...DEFAULT_BREAKER_RULES,
@@ -77,11 +79,11 @@ const PUBLISHER = Symbol('tool-executor.publisher');
     },
     {
       provide: ExecuteTool,
-      inject: [EXECUTION_STORE, TOOL_RUNNER, NATS_CONNECTION, SERVICE_CONFIG, SERVICE_LOGGER],
-      useFactory: async (
+      inject: [EXECUTION_STORE, TOOL_RUNNER, RunKeys, SERVICE_CONFIG, SERVICE_LOGGER],
+      useFactory: (
         store: ExecutionStore,
         runner: ToolRunner,
-        nc: NatsConnection,
+        runKeys: RunKeys,
         config: ToolExecutorConfig,
         logger: Logger,
       ) =>
@@ -89,7 +91,8 @@ const PUBLISHER = Symbol('tool-executor.publisher');
           store,
           runner,
           logger,
-          sealer: await outputSealerOf(nc, config),
+          // Seals the outputs of `seal_output` tools with their run's key.
+          sealer: new OutputSealer(runKeys),
           settings: {
             maxOutputBytes: config.EXECUTOR_MAX_OUTPUT_BYTES,
             maxTimeoutMs: config.EXECUTOR_TOOL_TIMEOUT_MS,
@@ -114,18 +117,6 @@ function killSelfAt(failpoint: FailPoint, logger: Logger): (point: FailPoint) =>
   return (point) => {
     if (point === failpoint) process.kill(process.pid, 'SIGKILL');
   };
-}
-
-/** Seals the outputs of `seal_output` tools with per-run keys (KV `run_keys`) under the master key. */
-async function outputSealerOf(
-  nc: NatsConnection,
-  config: ToolExecutorConfig,
-): Promise<OutputSealer> {
-  const { run_keys: kv } = await ensureKvBuckets(nc, config.WARDEN_ENV, ['run_keys']);
-  const key = config.EXECUTOR_MASTER_KEY;
-  return new OutputSealer(
-    new RunKeys(kv, config.WARDEN_ENV, key === undefined ? undefined : parseMasterKey(key)),
-  );
 }
 
 /** The env's upstream table (EXECUTOR_UPSTREAMS_FILE); a bad file stops the start, listing why. */

@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { subjects } from '@warden/contracts';
 import { startNats, uniqueEnv, type TestNats } from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutcomeUnknownError } from '../src/adapters/adapter-errors.js';
@@ -6,8 +7,10 @@ import { NatsAdapter } from '../src/adapters/nats/nats-adapter.js';
 import type { PreparedTool } from '../src/adapters/tool-adapter.js';
 
 const INTENT = '01JABCDEFGHJKMNPQRSTVWXYZ1';
-// Subjects of this file only, so files running in parallel on the shared server keep apart.
-const base = `tools.${uniqueEnv('nats-adapter')}`;
+// An env of this file only, so files running in parallel on the shared server keep apart.
+const env = uniqueEnv('nats-adapter');
+// Where the adapter sends a target: `tools.<env>.<target>`.
+const base = `tools.${env}`;
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -30,8 +33,9 @@ const call = (tool: PreparedTool, args: Record<string, unknown>) =>
 beforeAll(async () => {
   nats = await startNats();
   nc = await connect({ servers: nats.url });
-  adapter = new NatsAdapter(nc);
-  nc.subscribe(`${base}.>`, {
+  adapter = new NatsAdapter(nc, env);
+  // What an in-cluster tool service does: answer on `tools.<env>.<target>`.
+  nc.subscribe(subjects.toolRequests(env), {
     callback: (error, msg) => {
       if (error !== null) return;
       const args = msg.json<Record<string, unknown>>();
@@ -56,13 +60,13 @@ afterAll(async () => {
 
 describe('nats adapter against a real server', () => {
   it('sends the args as JSON with the idempotency key and returns the output', async () => {
-    const result = await call(prepare(`${base}.ok`), { customer: 7 });
+    const result = await call(prepare('ok'), { customer: 7 });
     expect(result).toEqual({ ok: true, output: { echoed: { customer: 7 } } });
     expect(seen.at(-1)).toEqual({ subject: `${base}.ok`, key: INTENT, args: { customer: 7 } });
   });
 
   it("returns the service's reported failure as it was given", async () => {
-    expect(await call(prepare(`${base}.fail`), {})).toEqual({
+    expect(await call(prepare('fail'), {})).toEqual({
       ok: false,
       reason: 'not_found',
       message: 'no such customer',
@@ -71,7 +75,11 @@ describe('nats adapter against a real server', () => {
   });
 
   it('reports no responders as upstream_unavailable, not applied', async () => {
-    expect(await call(prepare(`nobody.listens.${uniqueEnv('x')}`), {})).toMatchObject({
+    const other = new NatsAdapter(nc, uniqueEnv('nobody'));
+    const prepared = other.prepare('crm.update', { adapter: 'nats', target: 'ok' });
+    if (!prepared.ok) throw new Error(prepared.problems.join('; '));
+    // Same target, another env: this file's responders do not hear it.
+    expect(await call(prepared, {})).toMatchObject({
       ok: false,
       reason: 'upstream_unavailable',
       maybeApplied: false,
@@ -79,16 +87,16 @@ describe('nats adapter against a real server', () => {
   });
 
   it('throws OutcomeUnknownError on a timeout or a reply that is no result', async () => {
-    await expect(call(prepare(`${base}.silent`, 200), {})).rejects.toMatchObject({
+    await expect(call(prepare('silent', 200), {})).rejects.toMatchObject({
       name: 'OutcomeUnknownError',
       unknownCause: 'timeout',
     });
-    await expect(call(prepare(`${base}.garbage`), {})).rejects.toBeInstanceOf(OutcomeUnknownError);
+    await expect(call(prepare('garbage'), {})).rejects.toBeInstanceOf(OutcomeUnknownError);
   });
 
   it('stops waiting when the call is aborted', async () => {
     const controller = new AbortController();
-    const pending = prepare(`${base}.silent`, 10_000).call({
+    const pending = prepare('silent', 10_000).call({
       args: {},
       intentId: INTENT,
       signal: controller.signal,
@@ -97,19 +105,27 @@ describe('nats adapter against a real server', () => {
     await expect(pending).rejects.toMatchObject({ unknownCause: 'timeout' });
   });
 
-  it('refuses wildcards, Warden subjects, secrets and unknown fields, listing each', () => {
-    expect(adapter.prepare('t', { adapter: 'nats', target: 'tools.*.x' })).toMatchObject({
-      ok: false,
+  it('keeps a target spelled like a Warden subject under tools.<env>', async () => {
+    const target = 'warden.prod.evt.policy.decided._';
+    const subject = subjects.toolRequest(env, target);
+    expect(subject).toBe(`${base}.${target}`);
+    const sub = nc.subscribe(subject, {
+      callback: (error, msg) => {
+        if (error === null) msg.respond(JSON.stringify({ ok: true }));
+      },
     });
-    expect(adapter.prepare('t', { adapter: 'nats', target: 'tools.>' })).toMatchObject({
-      ok: false,
-    });
-    expect(
-      adapter.prepare('t', { adapter: 'nats', target: 'warden.prod.evt.policy.decided._' }),
-    ).toMatchObject({ ok: false });
-    expect(adapter.prepare('t', { adapter: 'nats', target: '$JS.API.INFO' })).toMatchObject({
-      ok: false,
-    });
+    await nc.flush();
+    expect(await call(prepare(target), {})).toEqual({ ok: true, output: null });
+    expect(seen.at(-1)?.subject).toBe(subject);
+    sub.unsubscribe();
+  });
+
+  it('refuses wildcards, $ subjects, secrets and unknown fields, listing each', () => {
+    for (const target of ['tools.*.x', 'tools.>', '*', '$JS.API.INFO', 'crm lookup']) {
+      expect(adapter.prepare('t', { adapter: 'nats', target }), target).toMatchObject({
+        ok: false,
+      });
+    }
     const many = adapter.prepare('t', {
       adapter: 'nats',
       target: 'a..b',
@@ -123,6 +139,6 @@ describe('nats adapter against a real server', () => {
         /target: .*\n.*timeout_ms: .*\n.*secret_ref.*no secret/,
       );
     }
-    expect(prepare(`${base}.ok`).timeoutMs).toBe(2_000);
+    expect(prepare('ok').timeoutMs).toBe(2_000);
   });
 });

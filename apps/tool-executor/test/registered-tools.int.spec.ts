@@ -22,8 +22,8 @@ import {
 } from '@warden/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseMasterKey } from '../src/secrets/secret-seal.js';
-import { OutputSealer } from '../src/sealing/output-sealer.js';
 import { RunKeys } from '../src/sealing/run-keys.js';
+import { RunOutputs } from '../src/sealing/run-outputs.js';
 import { SecretStore } from '../src/secrets/secret-store.js';
 import { service } from '../src/service.js';
 
@@ -278,15 +278,29 @@ describe('registered tools', () => {
     expect(JSON.stringify(sealedOutput)).not.toContain('ticket');
     const { run_keys: runKeys } = await ensureKvBuckets(nc, env, ['run_keys']);
     const keys = new RunKeys(runKeys, env, parseMasterKey(MASTER_KEY));
-    const sealer = new OutputSealer(keys);
+    const outputs = new RunOutputs(keys, publisher);
     if (sealedOutput === undefined) throw new Error('no sealed output');
-    expect(await sealer.open(resolved.intent_id ?? '', sealedOutput)).toEqual({
+    const intentId = resolved.intent_id ?? '';
+    const open = async (intent_id: string) =>
+      (await outputs.open('run-sealed', [{ intent_id, sealed: sealedOutput }], 'test', 'human:t'))
+        .outputs[0];
+    expect(await open(intentId)).toEqual({
+      intent_id: intentId,
+      status: 'opened',
       output: { ticket: { id: 1 } },
     });
     // Bound to its intent: the same ciphertext under another intent id does not open.
-    expect(await sealer.open('01JD4K6Z8V3M2T9Q7W5X1Y0B3C', sealedOutput)).toBeUndefined();
-    expect(await keys.erase('run-sealed')).toBe(true);
-    expect(await sealer.open(resolved.intent_id ?? '', sealedOutput)).toBeUndefined();
+    expect(await open('01JD4K6Z8V3M2T9Q7W5X1Y0B3C')).toMatchObject({ status: 'unreadable' });
+    // Nor under another run.
+    expect(
+      (await outputs.open('run-other', [{ intent_id: intentId, sealed: sealedOutput }], 't', 'h'))
+        .outputs[0],
+    ).toMatchObject({ status: 'unreadable' });
+    expect(await outputs.erase('run-sealed', 'test erasure', 'human:t')).toMatchObject({
+      had_key: true,
+    });
+    expect(await open(intentId)).toMatchObject({ status: 'erased' });
+    expect(await outputs.erase('run-sealed', 'again', 'human:t')).toMatchObject({ had_key: false });
     // A tool without seal_output keeps no sealed copy.
     expect((await call('desk.get_ticket', 41)).data.sealed_output).toBeUndefined();
   });

@@ -38,6 +38,8 @@ import { ExecutorApi } from '../src/executor-api.js';
 import { ExecutionReviews } from '../src/executions/execution-reviews.js';
 import { EXECUTION_STORE } from '../src/infra/execution-store.js';
 import { MemoryExecutionStore } from '../src/infra/execution-store.memory.js';
+import { RunKeys } from '../src/sealing/run-keys.js';
+import { RunOutputs } from '../src/sealing/run-outputs.js';
 import { isSecretsError, secretsEnv, secretsProviders, SecretStore } from '../src/secrets/index.js';
 
 /*
@@ -136,7 +138,13 @@ beforeAll(async () => {
       );
     },
   });
-  ({ secrets: kv } = await ensureKvBuckets(nc, env, ['secrets']));
+  const buckets = await ensureKvBuckets(nc, env, ['secrets', 'run_keys']);
+  kv = buckets.secrets;
+  // Sealed outputs are the executor API's too; these tests do not open any.
+  const runOutputs = new RunOutputs(
+    new RunKeys(buckets.run_keys, env, undefined),
+    new EventPublisher(nc, { env, producer: TEST_PRODUCER }),
+  );
   store = storeOf(kv);
   api = new ExecutorApi(
     new ApiServer(nc, { env, service: 'tools', logger: silentLogger }),
@@ -146,6 +154,7 @@ beforeAll(async () => {
       new MemoryExecutionStore(),
       new EventPublisher(nc, { env, producer: TEST_PRODUCER }),
     ),
+    runOutputs,
   );
   api.start();
   const { secrets: lockedKv } = await ensureKvBuckets(nc, lockedEnv, ['secrets']);
@@ -161,6 +170,7 @@ beforeAll(async () => {
       new MemoryExecutionStore(),
       new EventPublisher(nc, { env, producer: TEST_PRODUCER }),
     ),
+    runOutputs,
   );
   lockedApi.start();
   await nc.flush();

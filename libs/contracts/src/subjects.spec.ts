@@ -31,6 +31,34 @@ describe('subjects', () => {
     expect(subjects.api('dev', 'audit', 'timeline')).toBe('warden.dev.api.audit.timeline');
   });
 
+  it('puts a tool target under its env, whatever the target looks like', () => {
+    expect(subjects.toolRequest('prod', 'crm.lookup')).toBe('tools.prod.crm.lookup');
+    expect(subjects.toolRequest('prod', 'CRM.Lookup_v2')).toBe('tools.prod.CRM.Lookup_v2');
+    // Relative, so a target spelled like a Warden subject or an inbox stays under `tools.<env>.`.
+    expect(subjects.toolRequest('prod', 'warden.prod.evt.policy.decided._')).toBe(
+      'tools.prod.warden.prod.evt.policy.decided._',
+    );
+    expect(subjects.toolRequests('prod')).toBe('tools.prod.>');
+  });
+
+  it('refuses a tool target with wildcards, a $, empty tokens or spaces', () => {
+    for (const target of [
+      'crm.*',
+      '>',
+      'crm.>',
+      '$JS.API.INFO',
+      'a..b',
+      '.a',
+      'a b',
+      '',
+      'x'.repeat(257),
+    ]) {
+      expect(() => subjects.toolRequest('prod', target)).toThrow(InvalidSubjectTokenError);
+    }
+    expect(() => subjects.toolRequest('pr.od', 'crm.lookup')).toThrow(/env "pr.od"/);
+    expect(() => subjects.toolRequests('*')).toThrow(InvalidSubjectTokenError);
+  });
+
   it('parses what it builds', () => {
     expect(parseEventSubject('warden.prod.evt.intent.proposed.triage-bot')).toEqual({
       env: 'prod',

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { isSubjectToken, SUBJECT_TOKEN_RULE } from './ids.js';
 
 /** The reserved last subject token of events that belong to no agent (a policy published, a key rotated). */
@@ -17,8 +18,9 @@ export class InvalidSubjectTokenError extends Error {
   constructor(
     readonly field: string,
     readonly value: string,
+    rule: string = SUBJECT_TOKEN_RULE,
   ) {
-    super(`${field} ${JSON.stringify(value)} ${SUBJECT_TOKEN_RULE}`);
+    super(`${field} ${JSON.stringify(value)} ${rule}`);
   }
 }
 
@@ -28,6 +30,23 @@ function checkToken(field: string, value: string): string {
 }
 
 const EVENT_TYPE_PATTERN = /^[a-z][a-z_]*\.[a-z][a-z_]*$/;
+
+/** A human-readable statement of the {@link ToolTarget} rule, for error messages. */
+export const TOOL_TARGET_RULE =
+  'must be at most 256 characters of dot-separated tokens of letters, digits, "_" or "-" (no wildcards or spaces)';
+
+/**
+ * Where a tool service answers, relative to its env: a declaration's `executor.target` of the
+ * `nats` adapter (`crm.lookup` → `tools.<env>.crm.lookup`, see {@link subjects.toolRequest}).
+ * Several tokens, unlike ids, but no wildcards and no `$`: a target names exactly one subject,
+ * and the `tools.<env>.` prefix keeps it out of Warden's events and APIs, the server's `$…`
+ * subjects and every reply inbox.
+ */
+export const ToolTarget = z
+  .string()
+  .max(256, { error: TOOL_TARGET_RULE })
+  .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, { error: TOOL_TARGET_RULE });
+export type ToolTarget = z.output<typeof ToolTarget>;
 
 /** Builders for every subject Warden uses; never write a subject string by hand. */
 export const subjects = {
@@ -49,6 +68,20 @@ export const subjects = {
   /** A request/reply API: `warden.<env>.api.<service>.<op>` (outside the stream). */
   api(env: string, service: string, op: string): string {
     return `warden.${checkToken('env', env)}.api.${checkToken('service', service)}.${checkToken('op', op)}`;
+  },
+  /**
+   * The request subject of an in-cluster tool service: `tools.<env>.<target>` (outside the
+   * stream; the executor's `nats` adapter sends it, the tool's service answers it).
+   */
+  toolRequest(env: string, target: string): string {
+    if (!ToolTarget.safeParse(target).success) {
+      throw new InvalidSubjectTokenError('target', target, TOOL_TARGET_RULE);
+    }
+    return `tools.${checkToken('env', env)}.${target}`;
+  },
+  /** Every tool request of an env: `tools.<env>.>` (what the executor may publish). */
+  toolRequests(env: string): string {
+    return `tools.${checkToken('env', env)}.>`;
   },
   /** The JetStream stream of an env: `WARDEN_<ENV>`. */
   streamName(env: string): string {

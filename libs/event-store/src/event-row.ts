@@ -211,7 +211,10 @@ export const EventRow = z.strictObject({
   latency_us: int('latency_us'),
   /** The event's `data`, redacted, as JSON text. */
   data: text('data'),
-  /** The AES-GCM sealed raw payload (base64), empty until sealing ships. */
+  /**
+   * A sealed raw output (`intent.resolved.sealed_output` as JSON: AES-256-GCM under its run's key,
+   * base64 fields), or empty.
+   */
   sealed: optionalText('sealed'),
   /** The kinds of redaction applied to `data` (`email`, `card_number`, …). */
   redactions: z

@@ -173,6 +173,17 @@ describe('servicePermissions', () => {
     ]);
   });
 
+  it("lets only the tool executor request tool services, and only its env's", () => {
+    for (const principal of allPrincipals()) {
+      const tools = principal.pub.allow.filter((subject) => subject.startsWith('tools.'));
+      expect(tools).toEqual(
+        principal.inboxPrefix === '_INBOX_svc_tool-executor' ? ['tools.prod.>'] : [],
+      );
+      expect(principal.sub.allow.some((subject) => subject.startsWith('tools.'))).toBe(false);
+    }
+    expect(servicePermissions('staging', 'tool-executor').pub.allow).toContain('tools.staging.>');
+  });
+
   it('subscribes only to its own inbox and its own API', () => {
     expect(servicePermissions('prod', 'identity-broker').sub.allow).toEqual([
       '_INBOX_svc_identity-broker.>',

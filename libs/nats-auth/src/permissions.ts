@@ -67,6 +67,11 @@ export interface ServiceProfile {
    * ordered consumers with generated names, filter pinned per type, and last-by-subject gets.
    */
   readonly replays?: readonly EventType[];
+  /**
+   * It sends requests to in-cluster tool services (the executor's `nats` adapter): publish on
+   * `tools.<env>.>`. Replies come back on its own inbox, which it subscribes to anyway.
+   */
+  readonly toolRequests?: true;
 }
 
 /**
@@ -188,6 +193,9 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
       'secret.changed',
       // A person's verdict on an in-doubt execution (`warden executions resolve`).
       'execution.reviewed',
+      // Admins reading or erasing a run's sealed outputs (`warden runs outputs|erase-outputs`).
+      'run.outputs_opened',
+      'run.outputs_erased',
       'event.dead_lettered',
     ],
     api: 'tools',
@@ -195,6 +203,8 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
     kvRead: ['tools'],
     // Its secrets ops carry a human token, which only the broker can verify.
     calls: ['identity.human-introspect'],
+    // Registered tools with `executor: { adapter: nats, target: <t> }` answer on `tools.<env>.<t>`.
+    toolRequests: true,
   },
   'trace-collector': {
     // One durable over the whole stream: the collector records every event.
@@ -416,7 +426,8 @@ function durableFilter(env: string, grant: DurableGrant): string {
 /**
  * A service's grants, derived from {@link SERVICE_PROFILES}: provision the env stream (every
  * service's transport does so at start), create and pull its own durables (filter pinned) and ack
- * their messages, publish its own event types, answer its API, and use its KV buckets.
+ * their messages, publish its own event types, answer its API, call the APIs and (the executor)
+ * the tool services it needs, and use its KV buckets.
  */
 export function servicePermissions(env: string, service: WardenService): NatsPermissions {
   check('env', env);
@@ -470,6 +481,7 @@ export function servicePermissions(env: string, service: WardenService): NatsPer
         ...durables,
         ...profile.publishes.map((type) => subjects.eventType(env, type)),
         ...(profile.calls ?? []).map((call) => `warden.${env}.api.${call}`),
+        ...(profile.toolRequests === true ? [subjects.toolRequests(env)] : []),
         ...kv,
         ...reads,
       ]),

@@ -87,6 +87,33 @@ async function connectAgent(
   return { id, key, nc };
 }
 
+/**
+ * An in-cluster tool service connected with the user it needs (deploy/nats/README.md): subscribe
+ * to its own request subjects (`tools.<env>.<target>`) and answer through `allow_responses`, with
+ * no publish grant of its own. Minted with the account key, as an operator would.
+ */
+async function connectToolService(
+  name: string,
+  targets: readonly string[],
+): Promise<NatsConnection> {
+  const key = createUser();
+  const inboxPrefix = `_INBOX_tool_${name}`;
+  const jwt = await mintUserJwt({
+    name: `tool ${name}`,
+    userPublicKey: key.getPublicKey(),
+    accountPublicKey,
+    signer: keyFromSeed(server.accountSeed, 'account'),
+    permissions: {
+      inboxPrefix,
+      pub: { allow: [], deny: ['>'] },
+      // No inbox of its own: it makes no requests.
+      sub: { allow: targets.map((target) => subjects.toolRequest(env, target)), deny: [] },
+      responses: { max: 1, ttlMs: 60_000 },
+    },
+  });
+  return server.connectJwt(jwt, key.getSeed(), inboxPrefix);
+}
+
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -719,6 +746,34 @@ describe('each service', () => {
     await denied(service('tool-executor'), 'publish', write, () => {
       service('tool-executor').publish(write, '{}');
     });
+  });
+
+  it("lets the tool executor request a tool service of its env, and no other env's or bare subject", async () => {
+    const crm = await connectToolService('crm', ['crm.lookup']);
+    const lookups = crm.subscribe(subjects.toolRequest(env, 'crm.lookup'));
+    void (async () => {
+      for await (const request of lookups)
+        request.respond(JSON.stringify({ ok: true, output: request.json() }));
+    })();
+    await crm.flush();
+    const executor = service('tool-executor');
+    const reply = await executor.request(subjects.toolRequest(env, 'crm.lookup'), '{"id":7}', {
+      timeout: 2_000,
+    });
+    expect(reply.json()).toEqual({ ok: true, output: { id: 7 } });
+    for (const subject of [subjects.toolRequest('other', 'x'), 'crm.lookup']) {
+      await denied(executor, 'publish', subject, () => {
+        executor.publish(subject, '{}');
+      });
+    }
+    // The grant is the executor's alone: another service cannot call a tool behind its back.
+    const policy = service('policy-decision');
+    const lookup = subjects.toolRequest(env, 'crm.lookup');
+    await denied(policy, 'publish', lookup, () => {
+      policy.publish(lookup, '{}');
+    });
+    lookups.unsubscribe();
+    await crm.close();
   });
 
   it('answers its API through allow_responses, on the caller inbox it cannot subscribe to', async () => {

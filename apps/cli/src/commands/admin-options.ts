@@ -278,7 +278,7 @@ export function executorHint(op: ExecutorApiOp, code: string, env: string): stri
   const envFlag = env === 'dev' ? '' : ` --env ${env}`;
   switch (code) {
     case 'forbidden':
-      return 'You need the admin role to manage tool secrets: log in as an admin (`warden login --user <admin>`).';
+      return 'You need the admin role for this: log in as an admin (`warden login --user <admin>`).';
     case 'not_found':
       return op === 'secret-rotate'
         ? `Only a stored secret can be rotated: \`warden secrets list${envFlag}\` lists them; \`warden secrets set\` creates one.`

@@ -1,4 +1,4 @@
-import { isSubjectToken, SUBJECT_TOKEN_RULE } from '@warden/contracts';
+import { isSubjectToken, SUBJECT_TOKEN_RULE, Ulid } from '@warden/contracts';
 import { InvalidArgumentError, Option } from 'commander';
 
 /** Options every command that talks to a running Warden takes. */
@@ -23,4 +23,12 @@ export function natsOption(): Option {
   return new Option('--nats <url>', 'the NATS server URL')
     .env('NATS_URL')
     .default('nats://127.0.0.1:4222');
+}
+
+/** An intent id given to an argument or option, for Commander: refused unless it is a ULID. */
+export function parseIntentId(value: string): string {
+  if (!Ulid.safeParse(value).success) {
+    throw new InvalidArgumentError('must be an intent id: a ULID of 26 characters');
+  }
+  return value;
 }

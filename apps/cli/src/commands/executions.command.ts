@@ -1,9 +1,9 @@
-import { AuditSqlResult, Ulid, type ExecutionVerdict } from '@warden/contracts';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { AuditSqlResult, type ExecutionVerdict } from '@warden/contracts';
+import { Command, Option } from 'commander';
 import { CliError, printJson, printTable } from '../output.js';
 import { callExecutorAdmin, withAdminOptions, type AdminOptions } from './admin-options.js';
 import { askCollector } from './audit.command.js';
-import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
+import { envOption, natsOption, parseIntentId, type ConnectionOptions } from './common-options.js';
 import { parseSince } from './costs.command.js';
 
 /**
@@ -71,7 +71,11 @@ Examples:
 
   withAdminOptions(executions.command('resolve'))
     .description('record what the upstream shows for an in-doubt execution (admin role)')
-    .argument('<intent_id>', 'the intent, as `warden executions in-doubt` lists it', parseIntentId)
+    .argument(
+      '<intent_id>',
+      'the intent (a ULID), as `warden executions in-doubt` lists it',
+      parseIntentId,
+    )
     .addOption(
       new Option('--applied', 'the write happened: the upstream shows it').conflicts('notApplied'),
     )
@@ -116,13 +120,4 @@ export function verdictOf(options: { applied?: boolean; notApplied?: boolean }):
     'say what the upstream shows: --applied or --not-applied (one of them)',
     'Check the target system first; `warden executions in-doubt` lists what to check.',
   );
-}
-
-function parseIntentId(value: string): string {
-  if (!Ulid.safeParse(value).success) {
-    throw new InvalidArgumentError(
-      'must be an intent id (a ULID), as `warden executions in-doubt` lists it',
-    );
-  }
-  return value;
 }

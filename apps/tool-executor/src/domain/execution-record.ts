@@ -2,6 +2,7 @@ import {
   formatMicros,
   ReasonCode,
   SealedOutput,
+  SubjectToken,
   Timestamp,
   ToolName,
   Ulid,
@@ -40,6 +41,13 @@ const recordFields = {
   attempt: z.number().int().nonnegative(),
   /** The executor instance that wrote the record last. */
   owner: z.string().min(1),
+  /**
+   * Whose intent it was, from the envelope: a review of it (`execution.reviewed`) is logged in
+   * the same run. Optional: records written before they were kept have none.
+   */
+  run_id: SubjectToken.optional(),
+  agent_id: SubjectToken.optional(),
+  workflow: SubjectToken.optional(),
 };
 
 /** `started`: an attempt is (or was, if its executor died) running. */
@@ -90,6 +98,23 @@ export interface RecordIdentity {
   argsDigest: string;
   causeEventId: string;
   owner: string;
+  runId?: string | undefined;
+  agentId?: string | undefined;
+  workflow?: string | undefined;
+}
+
+/** The record fields every record of one intent shares. */
+function identityFields(identity: RecordIdentity) {
+  return {
+    intent_id: identity.intentId,
+    tool: identity.tool,
+    args_digest: identity.argsDigest,
+    cause_event_id: identity.causeEventId,
+    owner: identity.owner,
+    ...(identity.runId === undefined ? {} : { run_id: identity.runId }),
+    ...(identity.agentId === undefined ? {} : { agent_id: identity.agentId }),
+    ...(identity.workflow === undefined ? {} : { workflow: identity.workflow }),
+  };
 }
 
 /** The record written (with create) before the first attempt. */
@@ -99,12 +124,8 @@ export function startedRecord(
 ): StartedRecord {
   return {
     state: 'started',
-    intent_id: identity.intentId,
-    tool: identity.tool,
-    args_digest: identity.argsDigest,
-    cause_event_id: identity.causeEventId,
+    ...identityFields(identity),
     attempt: 1,
-    owner: identity.owner,
     started_at: timestampOf(at.now),
     lease_until: timestampOf(at.now + at.leaseMs),
   };
@@ -132,12 +153,8 @@ export function rejectedRecord(
 ): DoneRecord {
   return {
     state: 'done',
-    intent_id: identity.intentId,
-    tool: identity.tool,
-    args_digest: identity.argsDigest,
-    cause_event_id: identity.causeEventId,
+    ...identityFields(identity),
     attempt: 0,
-    owner: identity.owner,
     resolved_at: resolvedAt,
     outcome,
   };

@@ -29,6 +29,9 @@ async function storeWith(status: 'in_doubt' | 'executed'): Promise<MemoryExecuti
       argsDigest: 'd'.repeat(64),
       causeEventId: INTENT,
       owner: 'test',
+      runId: 'run-7',
+      agentId: 'triage-bot',
+      workflow: 'support-triage',
     },
     { now: 1_800_000_000_000, leaseMs: 1000 },
   );
@@ -61,6 +64,10 @@ describe('ExecutionReviews', () => {
     expect(published[0]).toMatchObject({
       type: 'execution.reviewed',
       intentId: INTENT,
+      // In the run it belongs to, so the run's timeline shows the review.
+      runId: 'run-7',
+      agentId: 'triage-bot',
+      workflow: 'support-triage',
       data: { tool: 'zendesk.bulk_close', verdict: 'not_applied', note: 'nothing closed' },
     });
     const record = (await store.get(INTENT))?.record;

@@ -55,6 +55,9 @@ export class ExecutionReviews {
         type: 'execution.reviewed',
         eventId: deriveEventId(intentId, 'execution.reviewed'),
         intentId,
+        runId: record.run_id,
+        agentId: record.agent_id,
+        workflow: record.workflow,
         data: { tool: record.tool, verdict, note, by },
       }),
     );

@@ -41,12 +41,18 @@ export class RunKeys {
     return opened === undefined ? undefined : Buffer.from(opened, 'base64');
   }
 
-  /** Forgets the run's key: its sealed outputs can no longer be opened. */
-  async erase(runId: string): Promise<boolean> {
+  /** Whether the run has a key (whether or not this executor's master key opens it). */
+  async exists(runId: string): Promise<boolean> {
     const entry = await this.kv.get(runId);
-    if (entry === null || entry.operation !== 'PUT') return false;
+    return entry !== null && entry.operation === 'PUT';
+  }
+
+  /**
+   * Forgets the run's key: its sealed outputs can no longer be opened. A purge, not a delete, so
+   * no earlier revision of the entry keeps the wrapped key in the bucket's history.
+   */
+  async erase(runId: string): Promise<void> {
     await this.kv.purge(runId);
-    return true;
   }
 
   private aad(runId: string): string {

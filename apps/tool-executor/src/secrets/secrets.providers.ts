@@ -22,6 +22,8 @@ import { EventSecretAudit } from './secrets-audit.js';
 import { ExecutorApi } from '../executor-api.js';
 import { ExecutionReviews } from '../executions/execution-reviews.js';
 import { EXECUTION_STORE, type ExecutionStore } from '../infra/execution-store.js';
+import { RunKeys } from '../sealing/run-keys.js';
+import { RunOutputs } from '../sealing/run-outputs.js';
 import type { SecretsConfig } from './secrets-config.js';
 
 const SECRETS_PUBLISHER = Symbol('tool-executor.secrets-publisher');
@@ -29,8 +31,9 @@ const SECRETS_PUBLISHER = Symbol('tool-executor.secrets-publisher');
 type Config = BaseServiceConfig & SecretsConfig;
 
 /**
- * Serves the executor's API (EXECUTOR_API: `warden secrets`, `warden executions resolve`) once
- * the service is up, and stops taking requests first on shutdown, before the connection drains.
+ * Serves the executor's API (EXECUTOR_API: `warden secrets`, `warden executions resolve`,
+ * `warden runs outputs|erase-outputs`) once the service is up, and stops taking requests first on
+ * shutdown, before the connection drains.
  */
 @Injectable()
 export class SecretsLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -43,6 +46,7 @@ export class SecretsLifecycle implements OnApplicationBootstrap, BeforeApplicati
     @Inject(SecretStore) store: SecretStore,
     @Inject(EXECUTION_STORE) executions: ExecutionStore,
     @Inject(SECRETS_PUBLISHER) publisher: EventPublisher,
+    @Inject(RunKeys) runKeys: RunKeys,
   ) {
     const env = config.WARDEN_ENV;
     this.api = new ExecutorApi(
@@ -50,6 +54,7 @@ export class SecretsLifecycle implements OnApplicationBootstrap, BeforeApplicati
       new IntrospectingHumanAuthorizer(nc, env),
       store,
       new ExecutionReviews(executions, publisher),
+      new RunOutputs(runKeys, publisher),
     );
   }
 
@@ -68,9 +73,10 @@ export class SecretsLifecycle implements OnApplicationBootstrap, BeforeApplicati
 }
 
 /**
- * The credential store's providers, for the tool executor's module: `SecretStore` (inject it
- * where an upstream call needs a credential: `store.resolve(ref)`), its audit publisher, and
- * {@link SecretsLifecycle}. The config must include {@link secretsEnv}.
+ * The providers of what the master key protects, for the tool executor's module: `SecretStore`
+ * (inject it where an upstream call needs a credential: `store.resolve(ref)`), `RunKeys` (the
+ * per-run keys of sealed outputs), their audit publisher, and {@link SecretsLifecycle}. The config
+ * must include {@link secretsEnv}.
  */
 export const secretsProviders: Provider[] = [
   provisionedPublisherProvider(SECRETS_PUBLISHER),
@@ -86,6 +92,19 @@ export const secretsProviders: Provider[] = [
         audit: new EventSecretAudit(publisher),
         cacheTtlMs: config.EXECUTOR_SECRET_CACHE_MS,
       });
+    },
+  },
+  {
+    provide: RunKeys,
+    inject: [NATS_CONNECTION, SERVICE_CONFIG],
+    useFactory: async (nc: NatsConnection, config: Config) => {
+      const { run_keys: kv } = await ensureKvBuckets(nc, config.WARDEN_ENV, ['run_keys']);
+      const key = config.EXECUTOR_MASTER_KEY;
+      return new RunKeys(
+        kv,
+        config.WARDEN_ENV,
+        key === undefined ? undefined : parseMasterKey(key),
+      );
     },
   },
   SecretsLifecycle,

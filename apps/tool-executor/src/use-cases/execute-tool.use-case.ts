@@ -128,6 +128,9 @@ export class ExecuteTool {
       argsDigest: job.argsDigest,
       causeEventId: event.event_id,
       owner: ctx.producer.instance,
+      runId: event.run_id,
+      agentId: event.agent_id,
+      workflow: event.workflow,
     };
     const { admission } = job;
     if (!admission.admitted) {

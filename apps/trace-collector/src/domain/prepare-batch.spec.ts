@@ -139,6 +139,37 @@ describe('prepareBatch', () => {
     expect(row!.data).not.toContain('jane.doe@example.com');
     expect(row!.redactions).toEqual(['card', 'email']);
   });
+
+  it('keeps a sealed output whole in the sealed column, out of the redacted data', () => {
+    // Base64 can hold a digit run that looks like a card number: redacting it would break the tag.
+    const sealed = {
+      alg: 'A256GCM' as const,
+      key_id: 'run-1',
+      iv: 'aXYtaXYtaXYtaXY=',
+      ciphertext: 'Q2lwaGVy4111111111111111dGV4dA==',
+      tag: 'dGFnLXRhZy10YWctdGFnLQ==',
+    };
+    const event = buildEvent({
+      type: 'intent.resolved',
+      cause: proposed(1),
+      producer,
+      data: {
+        status: 'executed',
+        stage: 'executor',
+        tool: 'echo',
+        output: { requester: 'jane.doe@example.com' },
+        sealed_output: sealed,
+      },
+    });
+    const [row] = prepareBatch('dev', 'WARDEN_DEV', [message(event, 1)], 0).rows;
+    expect(JSON.parse(row!.sealed)).toEqual(sealed);
+    expect(row!.data).not.toContain('sealed_output');
+    expect(row!.data).not.toContain('jane.doe@example.com');
+    expect(row!.redactions).toEqual(['email']);
+    expect(prepareBatch('dev', 'WARDEN_DEV', [message(proposed(2), 2)], 0).rows[0]!.sealed).toBe(
+      '',
+    );
+  });
 });
 
 describe('deduplicationToken', () => {

@@ -21,11 +21,14 @@ export interface StreamPosition {
 
 /**
  * Maps a valid event to its `events` row: the data redacted, the columns analysts filter on lifted
- * out of `data` so that they need no JSON functions for the common questions.
+ * out of `data` so that they need no JSON functions for the common questions. A sealed output
+ * (`intent.resolved.sealed_output`) goes whole into the `sealed` column instead of `data`: it is
+ * ciphertext, which redaction must not touch (a marker inside would make it unopenable) and
+ * analysts have no use for.
  */
 export function toEventRow(event: Envelope, seq: number): EventRow {
-  const redacted = redact(event.data);
-  const data = event.data as Record<string, unknown>;
+  const { sealed_output: sealedOutput, ...data } = event.data as Record<string, unknown>;
+  const redacted = redact(data);
   return {
     event_id: event.event_id,
     type: event.type,
@@ -49,7 +52,7 @@ export function toEventRow(event: Envelope, seq: number): EventRow {
     cost_micro_usd: int(data.cost_micro_usd) ?? int(data.reserved_micro_usd) ?? 0,
     latency_us: latencyMicros(data),
     data: JSON.stringify(redacted.value),
-    sealed: '',
+    sealed: sealedOutput === undefined ? '' : JSON.stringify(sealedOutput),
     redactions: redacted.kinds,
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor } from '../events/common.js';
-import { Ulid } from '../ids.js';
+import { SubjectToken, Ulid } from '../ids.js';
+import { SealedOutput } from '../events/intent.js';
 import { Timestamp } from '../time.js';
 
 /*
@@ -118,6 +119,54 @@ export const ExecutionReviewResult = z.strictObject({
 });
 export type ExecutionReviewResult = z.infer<typeof ExecutionReviewResult>;
 
+/** The most sealed outputs one `outputs-open` opens (a run's steps, in one request). */
+export const MAX_OUTPUTS_PER_OPEN = 500;
+
+/**
+ * `outputs-open`: opens sealed outputs of one run, as the collector stored them (the `sealed`
+ * column of their `intent.resolved` rows). Logged as `run.outputs_opened` with who and why before
+ * anything is answered.
+ */
+export const OutputsOpenRequest = z.strictObject({
+  run_id: SubjectToken,
+  /** Why they are read, for the log: `replay for incident 42`. */
+  purpose: z.string().min(1).max(512),
+  outputs: z
+    .array(z.strictObject({ intent_id: Ulid, sealed: SealedOutput }))
+    .min(1)
+    .max(MAX_OUTPUTS_PER_OPEN),
+});
+/**
+ * One output per request item, in order: `opened` with the raw output, or `erased` (the run's key
+ * is gone) or `unreadable` (it was not sealed by this run's key for this intent).
+ */
+export const OpenedOutput = z.discriminatedUnion('status', [
+  z.strictObject({ intent_id: Ulid, status: z.literal('opened'), output: z.unknown() }),
+  z.strictObject({ intent_id: Ulid, status: z.enum(['erased', 'unreadable']) }),
+]);
+export type OpenedOutput = z.infer<typeof OpenedOutput>;
+export const OutputsOpenResult = z.strictObject({
+  run_id: SubjectToken,
+  outputs: z.array(OpenedOutput),
+});
+export type OutputsOpenResult = z.infer<typeof OutputsOpenResult>;
+
+/**
+ * `outputs-erase`: forgets the run's key, so none of its sealed outputs opens again, wherever
+ * they were copied. Logged as `run.outputs_erased` with who and why. Erasing twice is harmless.
+ */
+export const OutputsEraseRequest = z.strictObject({
+  run_id: SubjectToken,
+  reason: z.string().min(1).max(512),
+});
+export const OutputsEraseResult = z.strictObject({
+  run_id: SubjectToken,
+  /** `false`: the run had no key (it sealed nothing, or was erased before). */
+  had_key: z.boolean(),
+  erased_by: Actor,
+});
+export type OutputsEraseResult = z.infer<typeof OutputsEraseResult>;
+
 /**
  * Every executor API op: its request and result schemas, and who may call it. Listing is `admin`
  * too: the refs map which upstreams hold credentials and who handles them, and only admins can
@@ -133,5 +182,7 @@ export const EXECUTOR_API = {
     result: ExecutionReviewResult,
     access: 'admin',
   },
+  'outputs-open': { request: OutputsOpenRequest, result: OutputsOpenResult, access: 'admin' },
+  'outputs-erase': { request: OutputsEraseRequest, result: OutputsEraseResult, access: 'admin' },
 } as const;
 export type ExecutorApiOp = keyof typeof EXECUTOR_API;

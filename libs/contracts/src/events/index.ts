@@ -34,7 +34,7 @@ import {
   TraceSpan,
   WorkflowToggled,
 } from './run.js';
-import { ExecutionReviewed, SecretChanged } from './secret.js';
+import { ExecutionReviewed, RunOutputsErased, RunOutputsOpened, SecretChanged } from './secret.js';
 import { EventDeadLettered, EventRejected } from './system.js';
 
 /**
@@ -83,6 +83,8 @@ export const EVENTS = {
   'trace.span': TraceSpan,
   'secret.changed': SecretChanged,
   'execution.reviewed': ExecutionReviewed,
+  'run.outputs_opened': RunOutputsOpened,
+  'run.outputs_erased': RunOutputsErased,
   'event.rejected': EventRejected,
   'event.dead_lettered': EventDeadLettered,
 } as const;

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { ExecutionVerdict, SecretRef } from '../api/executor.js';
+import { Ulid } from '../ids.js';
 import { Actor } from './common.js';
 
 /*
- * The executor's events that people cause: credential changes and reviews of in-doubt executions.
+ * The executor's events that people cause: credential changes, reviews of in-doubt executions, and
+ * the reading and erasing of a run's sealed outputs.
  */
 
 /**
@@ -30,3 +32,27 @@ export const ExecutionReviewed = z.strictObject({
   by: Actor,
 });
 export type ExecutionReviewed = z.infer<typeof ExecutionReviewed>;
+
+/**
+ * `run.outputs_opened`: an admin opened sealed outputs of a run (`warden runs outputs`), to
+ * replay it or to answer a question about it. Raw outputs may hold what redaction removed from the
+ * log, so reading them is on the record: who, why, and which intents. The run id is the envelope's.
+ */
+export const RunOutputsOpened = z.strictObject({
+  by: Actor,
+  purpose: z.string().min(1).max(512),
+  intent_ids: z.array(Ulid).max(500),
+});
+export type RunOutputsOpened = z.infer<typeof RunOutputsOpened>;
+
+/**
+ * `run.outputs_erased`: an admin erased a run's key (`warden runs erase-outputs`), so its sealed
+ * outputs open nowhere again: how a fact is forgotten in an append-only log. `had_key: false`
+ * when the run never sealed anything (or was erased before). The run id is the envelope's.
+ */
+export const RunOutputsErased = z.strictObject({
+  by: Actor,
+  reason: z.string().min(1).max(512),
+  had_key: z.boolean(),
+});
+export type RunOutputsErased = z.infer<typeof RunOutputsErased>;

@@ -5,6 +5,7 @@ import {
   type Msg,
   type NatsConnection,
 } from '@nats-io/transport-node';
+import { subjects, ToolTarget } from '@warden/contracts';
 import { z } from 'zod';
 import { AdapterReason, OutcomeUnknownError } from '../adapter-errors.js';
 import type {
@@ -20,24 +21,13 @@ export const NATS_DEFAULT_TIMEOUT_MS = 10_000;
 export const NATS_MAX_TIMEOUT_MS = 60_000;
 
 /**
- * A subject a tool's service answers on: dot-separated tokens of letters, digits, `_` and `-`.
- * No wildcards, and none of the namespaces the executor's own connection must not be lent to:
- * Warden's events and APIs (`warden.…`), the server's (`$…`) and reply inboxes (`_INBOX.…`).
+ * The nats adapter's executor section. `target` is relative (`crm.lookup`): the request goes to
+ * `tools.<env>.<target>`, the only subjects the executor's scoped NATS user may publish requests
+ * to, so a declaration cannot lend the executor's connection to Warden's own subjects either.
  */
-const ToolSubject = z
-  .string()
-  .max(256)
-  .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, {
-    error: 'must be dot-separated tokens of letters, digits, "_" or "-" (no wildcards or spaces)',
-  })
-  .refine((subject) => !/^(warden|_INBOX)(\.|$)/i.test(subject), {
-    error: "must not be in Warden's own namespace (warden.…) or a reply inbox (_INBOX.…)",
-  });
-
-/** The nats adapter's executor section. */
 export const NatsSection = z.strictObject({
   adapter: z.literal('nats'),
-  target: ToolSubject,
+  target: ToolTarget,
   timeout_ms: z.number().int().min(1).max(NATS_MAX_TIMEOUT_MS).default(NATS_DEFAULT_TIMEOUT_MS),
 });
 export type NatsSection = z.output<typeof NatsSection>;
@@ -55,8 +45,8 @@ const NatsReply = z.discriminatedUnion('ok', [
 ]);
 
 /**
- * The `nats` adapter (issue 7 §2): a request with the args as JSON and `Idempotency-Key`, answered
- * by a service replying `{ok: true, output}` or `{ok: false, reason, message}`.
+ * The `nats` adapter (issue 7 §2): a request to `tools.<env>.<target>` with the args as JSON and
+ * `Idempotency-Key`, answered by a service replying `{ok: true, output}` or `{ok: false, reason, message}`.
  *
  * No responders → `upstream_unavailable`, `maybeApplied: false` (nobody got the request). No reply
  * in time, or a reply that is no result → throws `OutcomeUnknownError`: the adapter does not know
@@ -66,7 +56,14 @@ const NatsReply = z.discriminatedUnion('ok', [
 export class NatsAdapter implements ToolAdapter {
   readonly kind = 'nats';
 
-  constructor(private readonly nc: NatsConnection) {}
+  /** `env`: the executor's `WARDEN_ENV`, the second token of every tool request subject. */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly env: string,
+  ) {
+    // Checked once here, so an env that is no subject token fails at start, not on a call.
+    subjects.toolRequests(env);
+  }
 
   prepare(
     tool: string,
@@ -83,10 +80,11 @@ export class NatsAdapter implements ToolAdapter {
     }
     const { target, timeout_ms: timeoutMs } = parsed.data;
     const nc = this.nc;
+    const subject = subjects.toolRequest(this.env, target);
     return {
       ok: true,
       timeoutMs,
-      call: (call) => requestTool(nc, tool, target, timeoutMs, call),
+      call: (call) => requestTool(nc, tool, subject, timeoutMs, call),
     };
   }
 }
