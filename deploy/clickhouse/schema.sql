@@ -202,6 +202,106 @@ GROUP BY
     e.env,
     e.run_id;
 
+CREATE VIEW default.run_denials
+(
+    `env` LowCardinality(String),
+    `run_id` String,
+    `intent_id` String,
+    `tool` String,
+    `step` UInt64,
+    `resolved_at` Nullable(DateTime64(6, 'UTC')),
+    `status` String,
+    `stage` String,
+    `reason` String,
+    `message` String,
+    `effect` String,
+    `policy_ids` Array(String),
+    `policy_version` UInt64
+)
+AS SELECT
+    e.env AS env,
+    e.run_id AS run_id,
+    e.intent_id AS intent_id,
+    anyIf(e.tool, e.tool != '') AS tool,
+    maxIf(JSONExtractUInt(e.data, 'step'), e.type = 'intent.proposed') AS step,
+    maxOrNullIf(e.occurred_at, e.type = 'intent.resolved') AS resolved_at,
+    argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'intent.resolved') AS status,
+    argMaxIf(e.stage, (e.occurred_at, e.stream_seq), e.type = 'intent.resolved') AS stage,
+    argMaxIf(e.reason, (e.occurred_at, e.stream_seq), e.type = 'intent.resolved') AS reason,
+    argMaxIf(JSONExtractString(e.data, 'message'), (e.occurred_at, e.stream_seq), e.type = 'intent.resolved') AS message,
+    argMaxIf(e.effect, (e.occurred_at, e.stream_seq), e.type = 'policy.decided') AS effect,
+    if(notEmpty(argMaxIf(JSONExtract(e.data, 'policy_ids', 'Array(String)'), (e.occurred_at, e.stream_seq), e.type = 'intent.resolved')), argMaxIf(JSONExtract(e.data, 'policy_ids', 'Array(String)'), (e.occurred_at, e.stream_seq), e.type = 'intent.resolved'), argMaxIf(JSONExtract(e.data, 'determining_policy_ids', 'Array(String)'), (e.occurred_at, e.stream_seq), e.type = 'policy.decided')) AS policy_ids,
+    argMaxIf(JSONExtractUInt(e.data, 'policy_version'), (e.occurred_at, e.stream_seq), e.type = 'policy.decided') AS policy_version
+FROM default.events AS e
+WHERE (e.run_id != '') AND (e.intent_id != '')
+GROUP BY
+    e.env,
+    e.run_id,
+    e.intent_id
+HAVING countIf((e.type = 'intent.resolved') AND (e.status IN ('denied', 'rejected'))) > 0;
+
+CREATE VIEW default.run_overview
+(
+    `env` LowCardinality(String),
+    `run_id` String,
+    `agent_id` String,
+    `workflow` String,
+    `started_at` DateTime64(6, 'UTC'),
+    `last_at` DateTime64(6, 'UTC'),
+    `ended_at` Nullable(DateTime64(6, 'UTC')),
+    `status` String,
+    `outcome` String,
+    `halted_at` Nullable(DateTime64(6, 'UTC')),
+    `halt_reason` String,
+    `halt_message` String,
+    `halted_by` String,
+    `declared_limits` String,
+    `max_steps` UInt64,
+    `steps` UInt64,
+    `intents` UInt64,
+    `executed` UInt64,
+    `failed` UInt64,
+    `denied` UInt64,
+    `rejected` UInt64,
+    `in_doubt` UInt64,
+    `approvals_requested` UInt64,
+    `approvals_pending` UInt64,
+    `cost_micro_usd` Int64,
+    `events` UInt64
+)
+AS SELECT
+    e.env AS env,
+    e.run_id AS run_id,
+    anyIf(e.agent_id, e.agent_id != '') AS agent_id,
+    if(countIf(e.workflow != '') > 0, anyIf(e.workflow, e.workflow != ''), anyIf(JSONExtractString(e.data, 'workflow'), e.type = 'run.started')) AS workflow,
+    coalesce(minOrNullIf(e.occurred_at, e.type = 'run.started'), min(e.occurred_at)) AS started_at,
+    max(e.occurred_at) AS last_at,
+    maxOrNullIf(e.occurred_at, e.type = 'run.ended') AS ended_at,
+    multiIf(countIf(e.type = 'run.ended') > 0, if(argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended') = '', 'ended', argMaxIf(e.status, (e.occurred_at, e.stream_seq), e.type = 'run.ended')), countIf(e.type = 'run.halted') > 0, 'halted', 'running') AS status,
+    argMaxIf(JSONExtractString(e.data, 'outcome'), (e.occurred_at, e.stream_seq), e.type = 'run.ended') AS outcome,
+    maxOrNullIf(e.occurred_at, e.type = 'run.halted') AS halted_at,
+    argMaxIf(e.reason, (e.occurred_at, e.stream_seq), e.type = 'run.halted') AS halt_reason,
+    argMaxIf(JSONExtractString(e.data, 'message'), (e.occurred_at, e.stream_seq), e.type = 'run.halted') AS halt_message,
+    argMaxIf(JSONExtractString(e.data, 'by'), (e.occurred_at, e.stream_seq), e.type = 'run.halted') AS halted_by,
+    anyIf(JSONExtractRaw(e.data, 'limits'), e.type = 'run.started') AS declared_limits,
+    argMaxIf(JSONExtractUInt(e.data, 'max_steps'), (e.occurred_at, e.stream_seq), e.type = 'budget.reserved') AS max_steps,
+    uniqExactIf(e.intent_id, e.type = 'budget.reserved') AS steps,
+    uniqExactIf(e.intent_id, e.type = 'intent.proposed') AS intents,
+    uniqExactIf(e.intent_id, (e.type = 'intent.resolved') AND (e.status = 'executed')) AS executed,
+    uniqExactIf(e.intent_id, (e.type = 'intent.resolved') AND (e.status = 'failed')) AS failed,
+    uniqExactIf(e.intent_id, (e.type = 'intent.resolved') AND (e.status = 'denied')) AS denied,
+    uniqExactIf(e.intent_id, (e.type = 'intent.resolved') AND (e.status = 'rejected')) AS rejected,
+    uniqExactIf(e.intent_id, (e.type = 'intent.resolved') AND (e.status = 'in_doubt')) AS in_doubt,
+    uniqExactIf(e.intent_id, e.type = 'approval.requested') AS approvals_requested,
+    toUInt64(greatest(0, toInt64(uniqExactIf(e.intent_id, e.type = 'approval.requested')) - toInt64(uniqExactIf(e.intent_id, (e.type IN ('approval.granted', 'approval.denied', 'approval.expired')))))) AS approvals_pending,
+    sumIf(e.cost_micro_usd, e.type = 'budget.settled') AS cost_micro_usd,
+    count() AS events
+FROM default.events AS e
+WHERE e.run_id != ''
+GROUP BY
+    e.env,
+    e.run_id;
+
 CREATE VIEW default.runs
 (
     `env` LowCardinality(String),

@@ -23,20 +23,13 @@ describe('warden CLI', () => {
   let dir: string;
   let up: ChildProcess;
   let upOutput = '';
+  let readUp: () => string = () => '';
   let httpPort: number;
 
-  const warden = (...args: string[]) =>
-    runWarden({ env, natsUrl: nats.url }, args, {
-      // `warden login` stores its token here, not in the home directory of whoever runs the tests.
-      WARDEN_CREDENTIALS_FILE: `${dir}/credentials.json`,
-    });
-
-  beforeAll(async () => {
-    nats = await startNats();
-    nc = await connectNats({ servers: nats.url, name: 'cli-e2e' });
-    dir = await makeTempDir('warden-cli-');
-    httpPort = await getFreePort();
-    up = spawn(
+  /** `warden up` as `npm start` runs it (the triage agent's scenarios unless `--no-demo`). */
+  const startUp = (...flags: string[]): { child: ChildProcess; output: () => string } => {
+    let output = '';
+    const child = spawn(
       process.execPath,
       [
         appMain('cli'),
@@ -51,20 +44,35 @@ describe('warden CLI', () => {
         dir,
         '--http-port',
         String(httpPort),
-        '--demo',
+        ...flags,
       ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, LOG_LEVEL: 'warn' },
-      },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } },
     );
-    up.stdout?.on('data', (chunk: Buffer) => (upOutput += chunk.toString()));
-    up.stderr?.on('data', (chunk: Buffer) => (upOutput += chunk.toString()));
-    await waitFor(() => upOutput.includes('Warden keeps serving'), {
-      timeoutMs: 90_000,
-      message: `warden up ready; output so far:\n${upOutput}`,
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    return { child, output: () => output };
+  };
+
+  const warden = (...args: string[]) =>
+    runWarden({ env, natsUrl: nats.url }, args, {
+      // `warden login` stores its token here, not in the home directory of whoever runs the tests.
+      WARDEN_CREDENTIALS_FILE: `${dir}/credentials.json`,
     });
-  });
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connectNats({ servers: nats.url, name: 'cli-e2e' });
+    dir = await makeTempDir('warden-cli-');
+    httpPort = await getFreePort();
+    const started = startUp();
+    up = started.child;
+    await waitFor(() => started.output().includes('Warden keeps serving'), {
+      timeoutMs: 120_000,
+      message: `warden up ready; output so far:\n${started.output()}`,
+    });
+    upOutput = started.output();
+    readUp = started.output;
+  }, 150_000);
 
   afterAll(async () => {
     if (up.exitCode === null) up.kill('SIGKILL');
@@ -74,7 +82,7 @@ describe('warden CLI', () => {
     await nats.stop();
   });
 
-  it('starts the five services and the collector, then runs the demo agent through them', () => {
+  it('starts the services and the helpdesk, registers the workflow, and reports the agent', () => {
     for (const service of [
       'trace-collector',
       'identity-broker',
@@ -84,23 +92,38 @@ describe('warden CLI', () => {
     ]) {
       expect(upOutput).toMatch(new RegExp(`${service} ready on http://127\\.0\\.0\\.1:\\d+`));
     }
-    expect(upOutput).toMatch(/The demo agent "demo-agent" made 5 calls/);
-    expect(upOutput).toMatch(/echo .*executed/);
-    expect(upOutput).toMatch(/fail .*denied .*policy .*not_permitted/);
-    expect(upOutput).toMatch(/payments\.refund .*denied .*policy .*unknown_tool/);
+    expect(upOutput).toMatch(/Reference helpdesk on http:\/\/127\.0\.0\.1:\d+/);
+    expect(upOutput).toMatch(/tools: 10 registered \(10 new\)/);
+    expect(upOutput).toMatch(/policies: published version 1/);
+    expect(upOutput).toMatch(/The support-triage agent "triage-1" ran 7 scenarios/);
+    expect(upOutput).not.toMatch(/NO \(expected/);
+    expect(upOutput).toMatch(/payroll\.run .*forbidden .*no-payroll/);
+    expect(upOutput).toMatch(/Waiting for a support lead/);
+    expect(upOutput).toMatch(/approvals approve <approval_id>/);
+    expect(upOutput).toMatch(/Total cost: \$0\.\d+/);
   });
 
-  it('runs the demo agent again against the running stack, with --json for scripts', () => {
-    const result = warden('demo', '--agent', 'second-demo', '--state', dir, '--json');
-    expect(result.status).toBe(0);
-    const report = JSON.parse(result.stdout) as { calls: { tool: string; status: string }[] };
-    expect(report.calls.map((call) => `${call.tool}:${call.status}`)).toEqual([
-      'echo:executed',
-      'sleep:executed',
-      'echo:executed',
-      'fail:denied',
-      'payments.refund:denied',
+  it('runs chosen scenarios again against the running stack, with --json for scripts', () => {
+    const result = warden(
+      'demo',
+      '--state',
+      dir,
+      '--scenario',
+      'payroll',
+      'runaway-loop',
+      '--json',
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      results: { name: string; ok: boolean; runId: string }[];
+    };
+    expect(report.results.map((one) => [one.name, one.ok])).toEqual([
+      ['payroll', true],
+      ['runaway-loop', true],
     ]);
+    const unknown = warden('demo', '--state', dir, '--scenario', 'nope');
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toMatch(/Allowed choices are triage, payroll/);
   });
 
   it('prints how to log in as the bootstrap admin, and that works', () => {
@@ -219,6 +242,25 @@ describe('warden CLI', () => {
     );
     up.kill('SIGINT');
     expect(await exited).toBe(0);
-    expect(upOutput).toContain('Stopped');
+    expect(readUp()).toContain('Stopped');
   });
+
+  it('starts again on the same state without registering anything twice', async () => {
+    const again = startUp('--no-demo');
+    try {
+      await waitFor(() => again.output().includes('Warden is up'), {
+        timeoutMs: 90_000,
+        message: `second start; output so far:\n${again.output()}`,
+      });
+      expect(again.output()).toMatch(/tools: 10 registered \(0 new\)/);
+      expect(again.output()).toMatch(/policies: version 1 is the reference set/);
+      expect(again.output()).toMatch(/credential helpdesk\/api-token: held by the executor/);
+      expect(again.output()).toMatch(/budgets: 2 reference budgets\n/);
+      expect(again.output()).not.toMatch(/ran 7 scenarios/);
+    } finally {
+      const exited = new Promise((resolve) => again.child.once('exit', resolve));
+      again.child.kill('SIGINT');
+      await exited;
+    }
+  }, 120_000);
 });

@@ -25,14 +25,14 @@ export function identityState(stateDir: string, env: string): IdentityState {
   const dir = resolve(stateDir, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return {
-    masterKey: masterKeyIn(join(dir, 'identity-master.key')),
-    executorMasterKey: masterKeyIn(join(dir, 'executor-master.key')),
+    masterKey: keptSecret(join(dir, 'identity-master.key')),
+    executorMasterKey: keptSecret(join(dir, 'executor-master.key')),
     bootstrapSecretFile: join(dir, 'bootstrap-admin.secret'),
   };
 }
 
-/** The 32-byte key (base64) kept in `file`, made there the first time. */
-function masterKeyIn(file: string): string {
+/** The 32 random bytes (base64) kept in `file` (mode 0600), made there the first time. */
+export function keptSecret(file: string): string {
   try {
     // 'wx': two `warden up` starting at once must not each write a different key.
     writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });

@@ -116,7 +116,11 @@ export class Reservations {
       intent.runId,
       (record) => {
         workflow = record.workflow ?? intent.workflow;
-        const gate = gateFor(controls, { agentId: intent.agentId, workflow, tool: intent.tool });
+        const gate = gateFor(
+          controls,
+          { agentId: intent.agentId, workflow, tool: intent.tool },
+          intent.at,
+        );
         const decision = reserveIntent(
           withWorkflow(record, workflow),
           intent,
@@ -186,7 +190,7 @@ export class Reservations {
       (record) => {
         workflow = record.workflow ?? call.workflow;
         const known = record.models?.[call.intentId];
-        const gate = gateFor(controls, { agentId: call.agentId, workflow, tool: '' });
+        const gate = gateFor(controls, { agentId: call.agentId, workflow, tool: '' }, call.at);
         if (known === undefined && gate.kind === 'paused') {
           paused = { kind: 'gated', gate, halting: false };
           return { next: undefined, answer: undefined };

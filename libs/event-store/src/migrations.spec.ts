@@ -38,6 +38,7 @@ describe('the migrations in deploy/clickhouse', () => {
       [1, '0001_events'],
       [2, '0002_views'],
       [3, '0003_cost_views'],
+      [4, '0004_run_views'],
     ]);
     expect(migrations[0]?.statements).toHaveLength(1);
     expect(migrations[0]?.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS events/);
@@ -53,6 +54,10 @@ describe('the migrations in deploy/clickhouse', () => {
       'workflow_daily_costs',
       'agent_daily_spend',
       'halted_runs_by_reason',
+    ]);
+    expect(migrations[3]?.statements.map((s) => /VIEW (\w+)/.exec(s)?.[1])).toEqual([
+      'run_overview',
+      'run_denials',
     ]);
   });
 

@@ -25,7 +25,7 @@ export interface Target {
   cleanup(): Promise<void>;
 }
 
-const MIGRATION_IDS = ['0001_events', '0002_views', '0003_cost_views'];
+const MIGRATION_IDS = ['0001_events', '0002_views', '0003_cost_views', '0004_run_views'];
 
 let sequence = 0;
 /** A unique env per test, so tests never see each other's rows (and can run against a shared server). */
@@ -90,6 +90,8 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
             'workflow_daily_costs',
             'agent_daily_spend',
             'halted_runs_by_reason',
+            'run_overview',
+            'run_denials',
           ]),
         );
       });
@@ -103,6 +105,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
           { version: 1, name: '0001_events', checksum_length: '64' },
           { version: 2, name: '0002_views', checksum_length: '64' },
           { version: 3, name: '0003_cost_views', checksum_length: '64' },
+          { version: 4, name: '0004_run_views', checksum_length: '64' },
         ]);
       });
 

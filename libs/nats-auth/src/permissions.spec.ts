@@ -29,9 +29,13 @@ describe('agentPermissions', () => {
           'warden.prod.evt.intent.proposed.alice',
           'warden.prod.evt.run.started.alice',
           'warden.prod.evt.run.ended.alice',
+          'warden.prod.evt.model.requested.alice',
+          'warden.prod.evt.model.usage.alice',
+          'warden.prod.evt.trace.span.alice',
           'warden.prod.api.identity.token',
           '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.intent.resolved.alice',
           '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.approval.requested.alice',
+          '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.model.routed.alice',
         ],
         deny: serviceDurableNames().map(
           (durable) => `$JS.API.CONSUMER.CREATE.WARDEN_PROD.${durable}.>`,
@@ -42,6 +46,7 @@ describe('agentPermissions', () => {
           '_INBOX_agent_.alice.>',
           'warden.prod.evt.intent.resolved.alice',
           'warden.prod.evt.approval.requested.alice',
+          'warden.prod.evt.model.routed.alice',
         ],
         deny: [],
       },
@@ -98,8 +103,8 @@ describe('agentPermissionsTemplate', () => {
         if (token.includes('{{')) expect(token).toBe(AGENT_ID_TEMPLATE);
       }
     }
-    // The inbox prefix, three events, two consumer creates, the inbox and two read subscriptions.
-    expect(all.filter((subject) => subject.includes(AGENT_ID_TEMPLATE))).toHaveLength(9);
+    // The inbox prefix, six events, three consumer creates, the inbox and three read subscriptions.
+    expect(all.filter((subject) => subject.includes(AGENT_ID_TEMPLATE))).toHaveLength(14);
     // What the server does with a user tagged `agent:<id>`: the same grants as agentPermissions.
     for (const agent of ['alice', 'policy-decision', 'agent-id-template-probe-1']) {
       const filled = JSON.parse(

@@ -216,13 +216,25 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
   },
 };
 
-/** The event types an agent may publish, each only on its own subject. */
-export const AGENT_PUBLISHES = ['intent.proposed', 'run.started', 'run.ended'] as const;
 /**
- * The event types an agent reads, only on its own subject: its outcomes, and the approval
- * requests of its intents (the agent is waiting on them: issue 5).
+ * The event types an agent may publish, each only on its own subject: its intents and runs, its
+ * model calls and what they used (`model.requested`, `model.usage`: the cost governor routes and
+ * books them), and the spans it reports (`trace.span`, for the run's timeline). None of them is a
+ * decision: the services still decide and book every one.
  */
-export const AGENT_READS = ['intent.resolved', 'approval.requested'] as const;
+export const AGENT_PUBLISHES = [
+  'intent.proposed',
+  'run.started',
+  'run.ended',
+  'model.requested',
+  'model.usage',
+  'trace.span',
+] as const;
+/**
+ * The event types an agent reads, only on its own subject: its outcomes, the approval requests of
+ * its intents (the agent is waiting on them: issue 5), and the routing of its model calls.
+ */
+export const AGENT_READS = ['intent.resolved', 'approval.requested', 'model.routed'] as const;
 
 /** Every durable name of every service, from {@link SERVICE_PROFILES}. */
 export function serviceDurableNames(): string[] {
@@ -287,11 +299,13 @@ export function consumerCreateSubject(stream: string, name: string, filter: stri
 }
 
 /**
- * An agent's grants (DESIGN §6): publish only its own `intent.proposed`, `run.started` and
- * `run.ended`, ask for tokens, and read only its own outcomes and replies.
+ * An agent's grants (DESIGN §6): publish only its own events ({@link AGENT_PUBLISHES}: intents,
+ * runs, model calls, spans), ask for tokens, and read only its own outcomes, approval requests,
+ * model routings ({@link AGENT_READS}) and replies.
  *
  * Outcomes are read through a *push* consumer the agent creates: the create subject pins the
- * filter to `warden.<env>.evt.intent.resolved.<agent>` (or `approval.requested`; any consumer name), the deliver subject
+ * filter to `warden.<env>.evt.intent.resolved.<agent>` (or another type of {@link AGENT_READS};
+ * any consumer name), the deliver subject
  * is under the agent's inbox, and the agent holds no `$JS.API.CONSUMER.MSG.NEXT`, `INFO` or
  * `DELETE` grant at all: pull requests name the consumer only by a subject token that a
  * permission cannot confine to "this agent's consumers", so with them an agent could pull from a

@@ -289,9 +289,16 @@ describe('the generated setup', () => {
 });
 
 describe('an agent', () => {
-  it('publishes its own intent.proposed, run.started and run.ended into the stream', async () => {
+  it('publishes its own intents, runs, model calls and spans into the stream', async () => {
     const js = jetstream(alice.nc);
-    for (const type of ['intent.proposed', 'run.started', 'run.ended'] as const) {
+    for (const type of [
+      'intent.proposed',
+      'run.started',
+      'run.ended',
+      'model.requested',
+      'model.usage',
+      'trace.span',
+    ] as const) {
       const ack = await js.publish(subjects.event(env, type, 'alice'), enc.encode('{}'));
       expect(ack.stream).toBe(stream);
     }
@@ -307,8 +314,25 @@ describe('an agent', () => {
     }
   });
 
-  it("cannot publish another agent's intent or runs", async () => {
-    for (const type of ['intent.proposed', 'run.started', 'run.ended'] as const) {
+  it('cannot publish a routing or a settlement of its own model calls', async () => {
+    for (const type of ['model.routed', 'budget.settled'] as const) {
+      const subject = subjects.event(env, type, 'alice');
+      await denied(alice.nc, 'publish', subject, () => {
+        alice.nc.publish(subject, '{}');
+      });
+      expect(await observedOn(alice.nc, subject)).toEqual([]);
+    }
+  });
+
+  it("cannot publish another agent's intent, runs, model calls or spans", async () => {
+    for (const type of [
+      'intent.proposed',
+      'run.started',
+      'run.ended',
+      'model.requested',
+      'model.usage',
+      'trace.span',
+    ] as const) {
       const subject = subjects.event(env, type, 'bob');
       await denied(alice.nc, 'publish', subject, () => {
         alice.nc.publish(subject, '{}');
@@ -423,6 +447,32 @@ describe('an agent', () => {
     // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>
     expect(received[0]?.reply?.split('.').slice(0, 4)).toEqual(['$JS', 'ACK', stream, name]);
     sub.unsubscribe();
+  });
+
+  it('reads the routing of its own model calls, and no other agent’s', async () => {
+    const own = subjects.event(env, 'model.routed', 'alice');
+    const deliver = `${agentInboxPrefix('alice')}.${nuid.next()}`;
+    const received: Msg[] = [];
+    const sub = alice.nc.subscribe(deliver);
+    void (async () => {
+      for await (const message of sub) received.push(message);
+    })();
+    const jsm: JetStreamManager = await jetstreamManager(alice.nc, { checkAPI: false });
+    await jsm.consumers.add(stream, pushConfig(alice, nuid.next(), own, deliver).config);
+    const governor = jetstream(service('cost-governor'));
+    await governor.publish(subjects.event(env, 'model.routed', 'bob'), enc.encode('bob'));
+    await governor.publish(own, enc.encode('alice'));
+    await waitFor(() => received.length >= 1 || undefined, { timeoutMs: 5_000 });
+    await sleep(100);
+    expect(received.map((message) => dec.decode(message.data))).toEqual(['alice']);
+    sub.unsubscribe();
+
+    const bobs = subjects.event(env, 'model.routed', 'bob');
+    const name = nuid.next();
+    const subject = `$JS.API.CONSUMER.CREATE.${stream}.${name}.${bobs}`;
+    await denied(alice.nc, 'publish', subject, () =>
+      jsApi(alice.nc, subject, pushConfig(alice, name, bobs, `${agentInboxPrefix('alice')}.x`)),
+    );
   });
 
   it('cannot point a consumer of its own outcomes at a subject of the event stream', async () => {

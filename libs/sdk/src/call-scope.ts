@@ -10,7 +10,7 @@ export class CallScope {
   /** Rejects when the call must stop waiting; never resolves. */
   readonly ended: Promise<never>;
   private fail!: (error: Error) => void;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
 
   /** @internal Made by {@link CallRegistry.begin}. */
   constructor(
@@ -32,6 +32,17 @@ export class CallScope {
   /** `work`, or the reason the call had to stop waiting for it, whichever comes first. */
   race<T>(work: Promise<T>): Promise<T> {
     return Promise.race([work, this.ended]);
+  }
+
+  /**
+   * Replaces the deadline: from now, the call ends after `timeoutMs` with the error `onTimeout`
+   * makes (a call that saw its approval requested waits as long as `waitForApproval` says).
+   */
+  restart(timeoutMs: number, onTimeout: () => Error): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.fail(onTimeout());
+    }, timeoutMs);
   }
 
   /** Ends the call with `error` (the client closed). */

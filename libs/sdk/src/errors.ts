@@ -4,11 +4,15 @@ import type { Envelope, ResolutionStatus, Stage } from '@warden/contracts';
 export interface CallErrorDetails {
   /** The intent this answer is about (call again with the same id to get the same answer). */
   readonly intentId: string;
-  /** `denied`, `rejected`, `in_doubt`, or `timeout` when no answer came in time. */
-  readonly status: Exclude<ResolutionStatus, 'executed' | 'failed'> | 'timeout';
+  /**
+   * `denied`, `rejected`, `in_doubt`; `approval_pending` while a human has not answered yet;
+   * `timeout` when no answer came in time.
+   */
+  readonly status:
+    Exclude<ResolutionStatus, 'executed' | 'failed'> | 'approval_pending' | 'timeout';
   /** The stage that answered (`identity`, `policy`, `budget`, `executor`…); `''` on a timeout. */
   readonly stage: Stage | '';
-  /** A stable reason code (`not_allowed`, `step_cap`, `token_expired`, `timeout`…). */
+  /** A stable reason code (`not_permitted`, `step_cap`, `token_expired`, `timeout`…). */
   readonly reason: string | undefined;
   /** The `intent.resolved` event, when there was one. */
   readonly event?: Envelope<'intent.resolved'>;
@@ -16,18 +20,18 @@ export interface CallErrorDetails {
 
 /**
  * A governed call that did not run: Warden's answer (or its silence), never a transport failure.
- * Branch on the subclass (`DeniedError`, `RejectedError`, `InDoubtError`, `CallTimeoutError`) or
- * on `status`.
+ * Branch on the subclass (`DeniedError` and its kinds, `ApprovalPendingError`, `RejectedError`,
+ * `InDoubtError`, `CallTimeoutError`) or on `status`.
  */
 export class WardenCallError extends Error {
   override readonly name: string = 'WardenCallError';
   /** The intent this answer is about (call again with the same id to get the same answer). */
   readonly intentId: string;
-  /** `denied`, `rejected`, `in_doubt`, or `timeout` when no answer came in time. */
+  /** `denied`, `rejected`, `in_doubt`, `approval_pending`, or `timeout`. */
   readonly status: CallErrorDetails['status'];
   /** The stage that answered (`identity`, `policy`, `budget`, `executor`…); `''` on a timeout. */
   readonly stage: Stage | '';
-  /** A stable reason code (`not_allowed`, `step_cap`, `token_expired`, `timeout`…). */
+  /** A stable reason code (`not_permitted`, `step_cap`, `token_expired`, `timeout`…). */
   readonly reason: string | undefined;
   /** The `intent.resolved` event, when there was one. */
   readonly event: Envelope<'intent.resolved'> | undefined;
@@ -42,9 +46,15 @@ export class WardenCallError extends Error {
   }
 }
 
-/** A policy or a budget said no (`status: 'denied'`): the agent may not do this now. */
+/**
+ * A policy or a budget said no (`status: 'denied'`): the agent may not do this now. The kinds a
+ * caller usually branches on are subclasses ({@link BudgetExceededError},
+ * {@link StepCapReachedError}, {@link RateLimitedError}, {@link RunHaltedError},
+ * {@link ApprovalDeniedError}), so `instanceof DeniedError` still catches every denial; any other
+ * reason (`not_permitted`, `forbidden`, `no_policy`, `no_run`…) is a plain `DeniedError`.
+ */
 export class DeniedError extends WardenCallError {
-  override readonly name = 'DeniedError';
+  override readonly name: string = 'DeniedError';
   /** The policies that determined the denial, when a policy did. */
   readonly policyIds: readonly string[];
 
@@ -54,9 +64,111 @@ export class DeniedError extends WardenCallError {
   }
 }
 
+/**
+ * Money ran out: the run's budget (`run_budget`, also its wall-clock time), the agent's or
+ * workflow's daily budget (`daily_budget`), or, for a model call, no model fits what the run has
+ * left (`budget_exhausted`). Retrying will not help until an operator raises the budget or a new
+ * day (daily) starts.
+ */
+export class BudgetExceededError extends DeniedError {
+  override readonly name: string = 'BudgetExceededError';
+  declare readonly reason: BudgetReason;
+}
+
+/** The run has used every step it may take (`step_cap`): end it, or start a new run. */
+export class StepCapReachedError extends DeniedError {
+  override readonly name: string = 'StepCapReachedError';
+  declare readonly reason: 'step_cap';
+}
+
+/**
+ * The agent called this tool more often than its rate limit allows (`rate_limited`): wait and
+ * retry with a new intent id (the message says how long the window is).
+ */
+export class RateLimitedError extends DeniedError {
+  override readonly name: string = 'RateLimitedError';
+  declare readonly reason: 'rate_limited';
+}
+
+/**
+ * Warden stopped the run: the agent or its workflow is paused (`paused`, until an operator runs
+ * `warden resume`), the tool's upstream is degraded (`upstream_degraded`, until its breaker
+ * closes), or the run was halted as a loop (`loop`, for good: end the run). A `run.halted` event
+ * records it once per run and cause.
+ */
+export class RunHaltedError extends DeniedError {
+  override readonly name: string = 'RunHaltedError';
+  declare readonly reason: HaltReason;
+}
+
+/**
+ * The approval this call waited for was refused by a human (`approval_denied`, the message carries
+ * who and why) or nobody answered in time (`approval_expired`). The intent is over: propose it
+ * again (a new intent id) only if something changed.
+ */
+export class ApprovalDeniedError extends DeniedError {
+  override readonly name: string = 'ApprovalDeniedError';
+  declare readonly reason: ApprovalDenialReason;
+}
+
+/** The reasons of a {@link BudgetExceededError}. */
+export const BUDGET_REASONS = ['run_budget', 'daily_budget', 'budget_exhausted'] as const;
+/** A reason of a {@link BudgetExceededError}. */
+export type BudgetReason = (typeof BUDGET_REASONS)[number];
+/** The reasons of a {@link RunHaltedError}. */
+export const HALT_REASONS = ['paused', 'upstream_degraded', 'loop'] as const;
+/** A reason of a {@link RunHaltedError}. */
+export type HaltReason = (typeof HALT_REASONS)[number];
+/** The reasons of an {@link ApprovalDeniedError}. */
+export const APPROVAL_DENIAL_REASONS = ['approval_denied', 'approval_expired'] as const;
+/** A reason of an {@link ApprovalDeniedError}. */
+export type ApprovalDenialReason = (typeof APPROVAL_DENIAL_REASONS)[number];
+
+/**
+ * The call waits for a human (`approval.requested`): not a denial, the intent stays pending. A
+ * member of `group` approves it with {@link ApprovalPendingError.command}; then `run.call` with the
+ * same `intentId` (and `waitForApproval`) returns its outcome, without proposing it twice.
+ */
+export class ApprovalPendingError extends WardenCallError {
+  override readonly name: string = 'ApprovalPendingError';
+  /** The approval's id, as `warden approvals list|show|approve|deny` take it. */
+  readonly approvalId: string;
+  /** The group whose members may approve (`@approval("<group>")` of the policy). */
+  readonly group: string;
+  /** The agent's owner may not approve it (`@separation_of_duties`); who the owner is, if known. */
+  readonly separationOfDuties: boolean;
+  /** The agent's owner, when the request says. */
+  readonly owner: string | undefined;
+  /** When the request expires unanswered (RFC 3339); then the call is denied `approval_expired`. */
+  readonly expiresAt: string;
+  /** The policies that asked for the approval. */
+  readonly policyIds: readonly string[];
+  /** The command a member of the group runs to approve it. */
+  readonly command: string;
+  /** The `approval.requested` event. */
+  readonly request: Envelope<'approval.requested'>;
+
+  constructor(request: Envelope<'approval.requested'>, intentId: string) {
+    const { data } = request;
+    const command = `warden approvals approve ${data.approval_id} --env ${request.env} --reason "<why>"`;
+    super(
+      `${data.tool} waits for approval ${data.approval_id} by ${data.group} (expires ${data.expires_at}): ${command}`,
+      { intentId, status: 'approval_pending', stage: 'approval', reason: 'approval_required' },
+    );
+    this.approvalId = data.approval_id;
+    this.group = data.group;
+    this.separationOfDuties = data.separation_of_duties;
+    this.owner = data.owner;
+    this.expiresAt = data.expires_at;
+    this.policyIds = data.policy_ids;
+    this.command = command;
+    this.request = request;
+  }
+}
+
 /** The call was refused as malformed or unauthenticated (`status: 'rejected'`): fix it first. */
 export class RejectedError extends WardenCallError {
-  override readonly name = 'RejectedError';
+  override readonly name: string = 'RejectedError';
   /** What was wrong, path by path, when Warden said. */
   readonly details: readonly { readonly path: string; readonly message: string }[];
 
@@ -71,7 +183,7 @@ export class RejectedError extends WardenCallError {
  * settles it. Do not retry with a new intent id.
  */
 export class InDoubtError extends WardenCallError {
-  override readonly name = 'InDoubtError';
+  override readonly name: string = 'InDoubtError';
 
   constructor(event: Envelope<'intent.resolved'>, intentId: string) {
     super(describe(event.data), detailsOf(event, intentId, 'in_doubt'));
@@ -83,7 +195,7 @@ export class InDoubtError extends WardenCallError {
  * later returns its outcome without doing it twice.
  */
 export class CallTimeoutError extends WardenCallError {
-  override readonly name = 'CallTimeoutError';
+  override readonly name: string = 'CallTimeoutError';
   /** How long the call waited. */
   readonly timeoutMs: number;
 

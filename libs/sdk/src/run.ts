@@ -1,10 +1,20 @@
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { buildEvent, CREDENTIAL_HEADER, ULID_PATTERN, type Envelope } from '@warden/contracts';
+import { performance } from 'node:perf_hooks';
+import { isSpanContextValid, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  buildEvent,
+  CREDENTIAL_HEADER,
+  deriveEventId,
+  formatMicros,
+  formatUsd,
+  ULID_PATTERN,
+  type Envelope,
+} from '@warden/contracts';
 import { isMessagingError, type EventPublisher, type PublishResult } from '@warden/messaging';
 import { decodeTime, ulid } from 'ulid';
 import type { CallRegistry, CallScope } from './call-scope.js';
 import type { ConnectionWatch } from './connection-watch.js';
-import { WardenConnectionError } from './errors.js';
+import { parseDuration, type Duration } from './duration.js';
+import { ApprovalPendingError, WardenCallError, WardenConnectionError } from './errors.js';
 import { settle, type CallResult } from './outcome.js';
 import type { OutcomeListener, OutcomeWaiter } from './outcome-listener.js';
 import type { TokenSource } from './token-source.js';
@@ -26,6 +36,73 @@ export interface CallOptions {
   intentId?: string;
   /** How long to wait for the outcome, in ms. Default: the client's `callTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * When the call needs a human's approval (`approval.requested`), how long to keep waiting for
+   * its outcome once the request is seen (`'10m'`, `'1h'`, or ms); past that the call throws
+   * {@link ApprovalPendingError}. Without it, the call throws `ApprovalPendingError` at once. The
+   * intent stays pending either way: calling again with the same `intentId` waits for it.
+   */
+  waitForApproval?: Duration;
+}
+
+/** The kinds of span a runtime reports (`trace.span`). */
+export const SPAN_KINDS = ['model', 'retrieval', 'prompt', 'tool', 'other'] as const;
+/** The kind of a reported span. */
+export type SpanKindName = (typeof SPAN_KINDS)[number];
+
+/** Options of {@link Run.span}. */
+export interface SpanOptions {
+  /**
+   * What the span is. Default: `attributes.kind` when it is one of {@link SPAN_KINDS}, else the
+   * span's name when it is one (`run.span('retrieval', …)`), else `other`.
+   */
+  kind?: SpanKindName;
+}
+
+/** Options of {@link Run.model}. */
+export interface ModelOptions {
+  /** The task class the routing table knows (`extraction`, `classification`, `drafting`…). */
+  taskClass: string;
+  /** The prompt's estimated input tokens. */
+  estimatedTokens: number;
+  /** A tighter output ceiling than the task class's. */
+  maxOutputTokens?: number;
+  /** How long to wait for the routing, in ms. Default: the client's `callTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+/** The model Warden chose for a model call ({@link Run.model}), and what it reserved. */
+export interface ModelRoute {
+  /** The model call's id: pass it to {@link Run.reportModelUsage} (the default is the last one). */
+  readonly intentId: string;
+  /** The model to call. */
+  readonly model: string;
+  /** The task class it was routed for. */
+  readonly taskClass: string;
+  /** The most output tokens the call may produce: what the run's remaining budget pays for. */
+  readonly maxOutputTokens: number | undefined;
+  /** The estimate reserved against the run's and the day's budgets, in micro-USD… */
+  readonly estimatedMicroUsd: number;
+  /** …and in USD, as a decimal string (`"0.000150"`). */
+  readonly estimatedUsd: string;
+  /** The model's tier in the routing table (1 = cheapest). */
+  readonly tier: number | undefined;
+  /** Why this model: `preferred`, `low_budget` (routed a tier down), `budget_fit`. */
+  readonly reason: string | undefined;
+  /** The `model.routed` event. */
+  readonly event: Envelope<'model.routed'>;
+}
+
+/** What a model call used ({@link Run.reportModelUsage}). */
+export interface ModelUsageReport {
+  /** The model that was called (the routed one). */
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** How long the model took to answer, in ms. */
+  latencyMs: number;
+  /** The model call ({@link ModelRoute.intentId}). Default: the run's last `run.model` call. */
+  intentId?: string;
 }
 
 /** Options of {@link Run.end}. */
@@ -58,6 +135,7 @@ export class Run {
   readonly workflow: string | undefined;
   private lastStep: number;
   private readonly steps = new Map<string, number>();
+  private lastModelCall: string | undefined;
 
   /** @internal Use `Warden.startRun` or `Warden.resumeRun`. */
   constructor(
@@ -105,12 +183,151 @@ export class Run {
           span.setAttribute('warden.intent_id', result.intentId);
           return result;
         } catch (error) {
-          span.setStatus({
-            code: SpanStatusCode.ERROR,
-            message: error instanceof Error ? error.message : String(error),
-          });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
           throw error;
         } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  /**
+   * Asks Warden which model to use for a task (`model.requested`) and waits for its answer: the
+   * model chosen within what the run has left, and the output ceiling that budget pays for
+   * (`model.routed`). Throws {@link BudgetExceededError} when no model fits the run's or the
+   * day's budget, {@link RunHaltedError} when the agent or workflow is paused, and
+   * {@link CallTimeoutError} without an answer in time. Report what the call used with
+   * {@link reportModelUsage}: that books its actual cost.
+   *
+   * @example
+   * const route = await run.model({ taskClass: 'extraction', estimatedTokens: 1200 });
+   * // … call route.model with at most route.maxOutputTokens output tokens …
+   * await run.reportModelUsage({ model: route.model, inputTokens: 1180, outputTokens: 210, latencyMs: 840 });
+   */
+  async model(options: ModelOptions): Promise<ModelRoute> {
+    const { taskClass, estimatedTokens, maxOutputTokens } = options;
+    const timeoutMs = checkTimeout(options.timeoutMs ?? this.context.callTimeoutMs);
+    return tracer.startActiveSpan(
+      `warden.model ${taskClass}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'warden.task_class': taskClass, 'warden.run_id': this.runId },
+      },
+      async (span) => {
+        try {
+          const route = await this.route(taskClass, estimatedTokens, maxOutputTokens, timeoutMs);
+          span.setAttributes({ 'warden.intent_id': route.intentId, 'warden.model': route.model });
+          return route;
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  /**
+   * Reports the tokens a routed model call used (`model.usage`), under the model call's intent id
+   * (default: this run's last {@link model} call): the cost governor prices them at the model's
+   * rates and books them once on the run and the day (`budget.settled`), releasing the rest of
+   * the estimate. Reporting the same call twice books it once.
+   *
+   * @throws TypeError when there is no model call to report for.
+   */
+  async reportModelUsage(usage: ModelUsageReport): Promise<void> {
+    const { publisher, agentId, calls } = this.context;
+    if (calls.isClosed) throw WardenConnectionError.closed();
+    const intentId = usage.intentId ?? this.lastModelCall;
+    if (intentId === undefined) {
+      throw new TypeError(
+        'reportModelUsage needs an intentId: no run.model call was made on this run',
+      );
+    }
+    await publisher.publish(
+      buildEvent({
+        type: 'model.usage',
+        env: publisher.env,
+        // Derived, so a report sent again is a duplicate JetStream drops (and never the id of the
+        // model.requested, which shares the intent id).
+        eventId: deriveEventId(intentId, 'model.usage'),
+        intentId,
+        runId: this.runId,
+        agentId,
+        ...(this.workflow === undefined ? {} : { workflow: this.workflow }),
+        producer: publisher.producer,
+        data: {
+          model: usage.model,
+          input_tokens: usage.inputTokens,
+          output_tokens: usage.outputTokens,
+          latency_ms: usage.latencyMs,
+        },
+      }),
+    );
+  }
+
+  /**
+   * Runs `fn`, measures it and reports it as a `trace.span` of this run (prompts, retrieved
+   * context, model calls), so the run's timeline shows what the agent did between its calls; the
+   * collector redacts the attributes before they are stored. Returns what `fn` returns. When `fn`
+   * throws, the span is reported all the same, with the error's message as attribute `error`, and
+   * the error is rethrown.
+   *
+   * It is also an OpenTelemetry span (active while `fn` runs, so calls made inside are its
+   * children); its `trace_id`/`span_id` go on the event when there is a valid trace context (an
+   * OpenTelemetry SDK running, or a caller's span). Reporting never breaks the agent: an event
+   * that cannot be published is recorded on the OpenTelemetry span and dropped.
+   *
+   * @example
+   * const docs = await run.span('retrieval', { query, top_k: 5 }, () => index.search(query, 5));
+   */
+  async span<T>(
+    name: string,
+    attributes: Record<string, unknown>,
+    fn: () => T | Promise<T>,
+    options: SpanOptions = {},
+  ): Promise<T> {
+    if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
+      throw new TypeError(`a span name must be 1 to 256 characters, got ${JSON.stringify(name)}`);
+    }
+    const kind = spanKindOf(name, attributes, options.kind);
+    return tracer.startActiveSpan(
+      name,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: { 'warden.run_id': this.runId, 'warden.span_kind': kind },
+      },
+      async (span) => {
+        const startedAt = formatMicros(Date.now() * 1000);
+        const started = performance.now();
+        let failure: { error: unknown } | undefined;
+        try {
+          return await fn();
+        } catch (error) {
+          failure = { error };
+          span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
+          throw error;
+        } finally {
+          const durationMs = performance.now() - started;
+          const context = span.spanContext();
+          const ids = isSpanContextValid(context)
+            ? { trace_id: context.traceId, span_id: context.spanId }
+            : {};
+          await this.reportSpan({
+            name,
+            kind,
+            started_at: startedAt,
+            duration_ms: durationMs,
+            attributes:
+              failure === undefined
+                ? attributes
+                : { ...attributes, error: messageOf(failure.error) },
+            ...ids,
+          }).catch((error: unknown) => {
+            span.recordException(error instanceof Error ? error : new Error(String(error)));
+          });
           span.end();
         }
       },
@@ -150,10 +367,11 @@ export class Run {
         `intentId ${JSON.stringify(intentId)} must be a ULID (26 characters, Crockford base32, e.g. from ulid())`,
       );
     }
-    const timeoutMs = options.timeoutMs ?? this.context.callTimeoutMs;
-    if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-      throw new TypeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
-    }
+    const timeoutMs = checkTimeout(options.timeoutMs ?? this.context.callTimeoutMs);
+    const approvalWaitMs =
+      options.waitForApproval === undefined
+        ? undefined
+        : parseDuration(options.waitForApproval, 'waitForApproval');
     const scope = calls.begin(intentId, timeoutMs);
     // The step is taken now, so steps follow the order of the calls however long each waits.
     const step = this.stepOf(intentId);
@@ -177,9 +395,10 @@ export class Run {
       // is a duplicate (the intent was proposed before, by this client or another).
       const brought = options.intentId !== undefined;
       waiter = outcomes.wait(intentId, brought ? decodeTime(intentId) : undefined);
-      const { duplicate } = await this.publish(event, token, scope);
+      const { duplicate } = await this.publish(event, { [CREDENTIAL_HEADER]: token }, scope);
       if (duplicate && brought) waiter.lookBack();
-      const settled = settle(await scope.race(waiter.outcome), intentId);
+      const outcome = await this.outcomeOf(waiter, scope, intentId, approvalWaitMs);
+      const settled = settle(outcome, intentId);
       if (!settled.ok) throw settled.error;
       return settled.result;
     } finally {
@@ -189,14 +408,117 @@ export class Run {
   }
 
   /**
+   * The intent's outcome. When a human is asked first (`approval.requested`): at once an
+   * {@link ApprovalPendingError}, or with `approvalWaitMs` the outcome if it comes within that
+   * long (the error otherwise). A look back may bring the request of an approval answered long
+   * ago: the request counts only once the look back has read the outcomes up to now without
+   * finding this one.
+   */
+  private async outcomeOf(
+    waiter: OutcomeWaiter,
+    scope: CallScope,
+    intentId: string,
+    approvalWaitMs: number | undefined,
+  ): Promise<Envelope<'intent.resolved'>> {
+    const first = await scope.race(Promise.race([waiter.outcome, waiter.approval]));
+    if (first.type === 'intent.resolved') return first;
+    const outcome = await scope.race(
+      Promise.race([waiter.outcome, waiter.caughtUp().then(() => undefined)]),
+    );
+    if (outcome !== undefined) return outcome;
+    if (approvalWaitMs === undefined) throw new ApprovalPendingError(first, intentId);
+    scope.restart(approvalWaitMs, () => new ApprovalPendingError(first, intentId));
+    return scope.race(waiter.outcome);
+  }
+
+  /** `model.requested` → `model.routed`, or the denial of the model call. */
+  private async route(
+    taskClass: string,
+    estimatedTokens: number,
+    maxOutputTokens: number | undefined,
+    timeoutMs: number,
+  ): Promise<ModelRoute> {
+    const { agentId, publisher, outcomes, calls } = this.context;
+    const intentId = ulid();
+    const scope = calls.begin(intentId, timeoutMs);
+    let waiter: OutcomeWaiter | undefined;
+    try {
+      const event = buildEvent({
+        type: 'model.requested',
+        env: publisher.env,
+        eventId: intentId,
+        intentId,
+        runId: this.runId,
+        agentId,
+        ...(this.workflow === undefined ? {} : { workflow: this.workflow }),
+        producer: publisher.producer,
+        data: {
+          task_class: taskClass,
+          estimated_tokens: estimatedTokens,
+          ...(maxOutputTokens === undefined ? {} : { max_output_tokens: maxOutputTokens }),
+        },
+      });
+      // The routing reader opens at the first model call; it must read live before the request.
+      await scope.race(outcomes.listen('model.routed'));
+      waiter = outcomes.wait(intentId);
+      await this.publish(event, undefined, scope);
+      const answer = await scope.race(Promise.race([waiter.routed, waiter.outcome]));
+      if (answer.type === 'intent.resolved') {
+        const settled = settle(answer, intentId);
+        throw settled.ok
+          ? new WardenCallError(`model call ${intentId} resolved ${answer.data.status}`, {
+              intentId,
+              status: 'rejected',
+              stage: answer.data.stage,
+              reason: answer.data.reason,
+              event: answer,
+            })
+          : settled.error;
+      }
+      this.lastModelCall = intentId;
+      const { data } = answer;
+      return {
+        intentId,
+        model: data.model,
+        taskClass: data.task_class,
+        maxOutputTokens: data.max_output_tokens,
+        estimatedMicroUsd: data.estimated_micro_usd,
+        estimatedUsd: formatUsd(data.estimated_micro_usd),
+        tier: data.tier,
+        reason: data.reason,
+        event: answer,
+      };
+    } finally {
+      waiter?.release();
+      scope.finish();
+    }
+  }
+
+  private async reportSpan(data: Envelope<'trace.span'>['data']): Promise<void> {
+    const { publisher, agentId } = this.context;
+    await publisher.publish(
+      buildEvent({
+        type: 'trace.span',
+        env: publisher.env,
+        eventId: ulid(),
+        runId: this.runId,
+        agentId,
+        ...(this.workflow === undefined ? {} : { workflow: this.workflow }),
+        producer: publisher.producer,
+        data,
+      }),
+    );
+  }
+
+  /**
    * Publishes the proposal, and again while JetStream does not confirm it (a NATS restart), until
    * the call's deadline: the same `Nats-Msg-Id` makes every copy after the first a duplicate that
    * JetStream drops. An attempt still waiting when the connection comes back is not waited out:
    * it is sent again at once.
    */
   private async publish(
-    event: Envelope<'intent.proposed'>,
-    token: string,
+    event: Envelope<'intent.proposed'> | Envelope<'model.requested'>,
+    headers: Record<string, string> | undefined,
     scope: CallScope,
   ): Promise<PublishResult> {
     const { publisher, connection } = this.context;
@@ -204,7 +526,7 @@ export class Run {
       const wait = connection.nextReconnect();
       const reconnected = wait.reconnected.then(() => 'again' as const);
       try {
-        const published = publisher.publish(event, { headers: { [CREDENTIAL_HEADER]: token } });
+        const published = publisher.publish(event, headers === undefined ? {} : { headers });
         const result = await scope.race(Promise.race([published, reconnected]));
         if (result !== 'again') return result;
       } catch (error) {
@@ -230,4 +552,33 @@ export class Run {
     }
     return step;
   }
+}
+
+function checkTimeout(timeoutMs: number): number {
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+    throw new TypeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  }
+  return timeoutMs;
+}
+
+function spanKindOf(
+  name: string,
+  attributes: Record<string, unknown>,
+  kind: SpanKindName | undefined,
+): SpanKindName {
+  const known = (value: unknown): value is SpanKindName =>
+    typeof value === 'string' && (SPAN_KINDS as readonly string[]).includes(value);
+  if (kind !== undefined) {
+    if (!known(kind))
+      throw new TypeError(
+        `span kind must be one of ${SPAN_KINDS.join(', ')}, got ${JSON.stringify(kind)}`,
+      );
+    return kind;
+  }
+  if (known(attributes.kind)) return attributes.kind;
+  return known(name) ? name : 'other';
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -40,6 +40,11 @@ export interface SubjectReaderOptions {
    * drops a consumer by itself once nobody listens to its deliver subject.
    */
   readonly deleteConsumers: boolean;
+  /**
+   * Called once, when the reader has handed over every message the subject held when its first
+   * consumer was made (at once when there were none): from then on it is reading live.
+   */
+  readonly onCaughtUp?: () => void;
 }
 
 /** The server drops a consumer whose deliver subject has had no subscriber for this long. */
@@ -95,6 +100,7 @@ export class SubjectReader {
   private wake: (() => void) | undefined;
   private wakeRequested = false;
   private unfollow: (() => void) | undefined;
+  private caughtUp = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -211,6 +217,7 @@ export class SubjectReader {
         ...start,
       });
       this.position.created(info.delivered);
+      if (info.num_pending === 0) this.reachedEnd();
       generation.lastActivity = Date.now();
       if (!this.isCurrent(generation) && this.options.deleteConsumers) {
         void this.deleteConsumer(name, 0);
@@ -233,6 +240,7 @@ export class SubjectReader {
         const verdict = this.position.delivered(delivery.info);
         if (verdict === 'gap') this.replace();
         else if (verdict === 'handle') this.options.onMessage(message.data, message.subject);
+        if (verdict !== 'gap' && delivery.info.pending === 0) this.reachedEnd();
         return;
       }
       case 'heartbeat':
@@ -244,6 +252,12 @@ export class SubjectReader {
       case 'other':
         return;
     }
+  }
+
+  private reachedEnd(): void {
+    if (this.caughtUp) return;
+    this.caughtUp = true;
+    this.options.onCaughtUp?.();
   }
 
   /** Drops the current consumer and has the loop make the next one at once. */

@@ -1,11 +1,18 @@
 import { hostname } from 'node:os';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { buildEvent, isSubjectToken, SUBJECT_TOKEN_RULE } from '@warden/contracts';
+import {
+  buildEvent,
+  isSubjectToken,
+  parseUsd,
+  SUBJECT_TOKEN_RULE,
+  type Envelope,
+} from '@warden/contracts';
 import { EventPublisher } from '@warden/messaging';
 import { ulid } from 'ulid';
 import { connectAgent, type ScopedNatsOptions } from './agent-connection.js';
 import { CallRegistry } from './call-scope.js';
+import { parseDuration, type Duration } from './duration.js';
 import { WardenConnectionError } from './errors.js';
 import { OutcomeListener } from './outcome-listener.js';
 import { Run, type RunContext } from './run.js';
@@ -51,7 +58,21 @@ export interface StartRunOptions {
   /** The workflow this run belongs to (budgets and kill switches apply per workflow). */
   workflow?: string;
   /** Limits the run declares for itself; they can only tighten the configured ones. */
-  limits?: { maxSteps?: number };
+  limits?: RunLimitOptions;
+}
+
+/** The limits a run may declare for itself ({@link StartRunOptions.limits}). */
+export interface RunLimitOptions {
+  /** The most governed calls the run may make (then {@link StepCapReachedError}). */
+  maxSteps?: number;
+  /**
+   * The most the run may spend, tool calls and model calls together, in USD as a decimal
+   * (`'0.50'` or `0.5`, at most 6 decimals); then {@link BudgetExceededError} (`run_budget`, or
+   * `budget_exhausted` for a model call).
+   */
+  budgetUsd?: string | number;
+  /** The run's wall-clock time, as a duration (`'15m'`) or ms; past it calls are denied `run_budget`. */
+  maxDuration?: Duration;
 }
 
 /** Options of {@link Warden.resumeRun}. */
@@ -150,7 +171,7 @@ export class Warden {
     if (options.workflow !== undefined) checkToken('workflow', options.workflow);
     const { publisher, agentId, calls } = this.context;
     if (calls.isClosed) throw WardenConnectionError.closed();
-    const maxSteps = options.limits?.maxSteps;
+    const limits = runLimits(options.limits);
     await publisher.publish(
       buildEvent({
         type: 'run.started',
@@ -162,7 +183,7 @@ export class Warden {
         producer: publisher.producer,
         data: {
           ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
-          ...(maxSteps === undefined ? {} : { limits: { max_steps: maxSteps } }),
+          ...(limits === undefined ? {} : { limits }),
         },
       }),
     );
@@ -272,4 +293,26 @@ function isCredential(value: unknown): value is AgentCredential {
 function checkToken(field: string, value: string): void {
   if (!isSubjectToken(value))
     throw new TypeError(`${field} ${JSON.stringify(value)} ${SUBJECT_TOKEN_RULE}`);
+}
+
+type RunLimits = NonNullable<Envelope<'run.started'>['data']['limits']>;
+
+/** The declared limits as `run.started` carries them; `undefined` when none is declared. */
+function runLimits(options: RunLimitOptions | undefined): RunLimits | undefined {
+  if (options === undefined) return undefined;
+  const limits: { -readonly [K in keyof RunLimits]: RunLimits[K] } = {};
+  if (options.maxSteps !== undefined) limits.max_steps = options.maxSteps;
+  if (options.budgetUsd !== undefined) {
+    const parsed = parseUsd(String(options.budgetUsd));
+    if (!parsed.ok) {
+      throw new TypeError(
+        `budgetUsd must be a USD amount in decimal such as '0.50', got ${JSON.stringify(options.budgetUsd)}`,
+      );
+    }
+    limits.budget_micro_usd = parsed.microUsd;
+  }
+  if (options.maxDuration !== undefined) {
+    limits.max_duration_ms = parseDuration(options.maxDuration, 'maxDuration');
+  }
+  return Object.keys(limits).length === 0 ? undefined : limits;
 }

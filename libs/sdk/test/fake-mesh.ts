@@ -218,3 +218,80 @@ export async function startFakeMesh(
     },
   };
 }
+
+/** The cost governor's model calls, played by a test: routing and booking without prices. */
+export interface FakeGovernor {
+  stop(): Promise<void>;
+}
+
+/**
+ * Answers `model.requested` with `model.routed` (`fake-model`, 1 µUSD per estimated token), or,
+ * for task class `unaffordable`, `intent.resolved{denied, stage: budget, reason:
+ * budget_exhausted}`; and books `model.usage` as `budget.settled` (1 µUSD per token used). Runs
+ * as `service` (under scoped access: `cost-governor`, the one user allowed to publish these).
+ */
+export async function startFakeGovernor(
+  nc: NatsConnection,
+  env: string,
+  service = 'fake-governor',
+): Promise<FakeGovernor> {
+  const routing = await consumeEvents(nc, {
+    env,
+    service,
+    eventType: 'model.requested',
+    handle: async (event: Envelope<'model.requested'>, ctx: EventContext) => {
+      const { task_class: taskClass, estimated_tokens: tokens } = event.data;
+      await ctx.publish(
+        taskClass === 'unaffordable'
+          ? buildEvent({
+              type: 'intent.resolved',
+              cause: event,
+              producer: ctx.producer,
+              data: {
+                status: 'denied',
+                stage: 'budget',
+                reason: 'budget_exhausted',
+                message: 'no model fits',
+              },
+            })
+          : buildEvent({
+              type: 'model.routed',
+              cause: event,
+              producer: ctx.producer,
+              data: {
+                task_class: taskClass,
+                model: 'fake-model',
+                estimated_micro_usd: tokens,
+                max_output_tokens: 256,
+                tier: 1,
+                reason: 'preferred',
+              },
+            }),
+      );
+      return Outcome.processed;
+    },
+  });
+  const booking = await consumeEvents(nc, {
+    env,
+    service,
+    eventType: 'model.usage',
+    handle: async (event: Envelope<'model.usage'>, ctx: EventContext) => {
+      const cost = event.data.input_tokens + event.data.output_tokens;
+      await ctx.publish(
+        buildEvent({
+          type: 'budget.settled',
+          cause: event,
+          producer: ctx.producer,
+          data: { cost_micro_usd: cost, released_micro_usd: 0 },
+        }),
+      );
+      return Outcome.processed;
+    },
+  });
+  return {
+    async stop() {
+      await routing.stop();
+      await booking.stop();
+    },
+  };
+}

@@ -5,13 +5,19 @@ import {
   type NatsConnection,
   type Status,
 } from '@nats-io/transport-node';
-import { subjects } from '@warden/contracts';
-import { provisionEnv } from '@warden/messaging';
+import { subjects, type Envelope } from '@warden/contracts';
+import { consumeEvents, Outcome, provisionEnv, type EventConsumer } from '@warden/messaging';
 import * as natsAuth from '@warden/nats-auth';
-import { sleep, startScopedNats, uniqueEnv, type ScopedNats } from '@warden/testing';
+import { sleep, startScopedNats, uniqueEnv, waitFor, type ScopedNats } from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeniedError, Warden } from '../src/index.js';
-import { FAKE_CLIENT_SECRET, startFakeMesh, type FakeMesh } from './fake-mesh.js';
+import { BudgetExceededError, DeniedError, Warden } from '../src/index.js';
+import {
+  FAKE_CLIENT_SECRET,
+  startFakeGovernor,
+  startFakeMesh,
+  type FakeGovernor,
+  type FakeMesh,
+} from './fake-mesh.js';
 
 const credential = { clientSecret: FAKE_CLIENT_SECRET };
 /** Tokens (and so NATS JWTs) of this agent live 6 s: long enough to connect, short enough to expire. */
@@ -53,6 +59,12 @@ describe('@warden/sdk with scoped NATS access', () => {
   let broker: NatsConnection;
   let mesh: FakeMesh;
   let bootstrapCreds: string;
+  let governorNc: NatsConnection;
+  let governor: FakeGovernor;
+  let collectorNc: NatsConnection;
+  let collector: EventConsumer;
+  /** Every event of the env, as the trace collector's durable (the one reader of all) gets them. */
+  const logged: Envelope[] = [];
 
   beforeAll(async () => {
     server = await startScopedNats(env, natsAuth);
@@ -65,9 +77,26 @@ describe('@warden/sdk with scoped NATS access', () => {
       nats: { accountSigningSeed, accountPublicKey: server.accountPublicKey },
       tokenTtlMs: (agentId) => (agentId === SHORT_LIVED ? SHORT_TTL_MS : 300_000),
     });
+    governorNc = await server.connectCreds('cost-governor');
+    governor = await startFakeGovernor(governorNc, env, 'cost-governor');
+    collectorNc = await server.connectCreds('trace-collector');
+    collector = await consumeEvents(collectorNc, {
+      env,
+      service: 'trace-collector',
+      durable: 'trace-collector',
+      filterSubject: subjects.allEvents(env),
+      handle: (event: Envelope) => {
+        logged.push(event);
+        return Promise.resolve(Outcome.processed);
+      },
+    });
   }, 30_000);
 
   afterAll(async () => {
+    await collector.stop();
+    await collectorNc.close();
+    await governor.stop();
+    await governorNc.close();
     await mesh.stop();
     await broker.close();
     await server.stop();
@@ -123,6 +152,52 @@ describe('@warden/sdk with scoped NATS access', () => {
       }
       // Its requests answer on its own inbox, and it still works after the refusal.
       await expect(run.call('echo', { n: 2 })).resolves.toMatchObject({ output: { n: 2 } });
+    } finally {
+      await warden.close();
+    }
+  });
+
+  it('asks for a model, reports its usage and records spans under the agent’s own credential', async () => {
+    const warden = await connect('agent-models');
+    try {
+      const run = await warden.startRun({});
+      const route = await run.span('plan', { step: 1 }, () =>
+        run.model({ taskClass: 'extraction', estimatedTokens: 300 }),
+      );
+      expect(route).toMatchObject({
+        model: 'fake-model',
+        estimatedMicroUsd: 300,
+        maxOutputTokens: 256,
+      });
+      await run.reportModelUsage({
+        model: route.model,
+        inputTokens: 280,
+        outputTokens: 40,
+        latencyMs: 12,
+      });
+      await expect(
+        run.model({ taskClass: 'unaffordable', estimatedTokens: 1 }),
+      ).rejects.toBeInstanceOf(BudgetExceededError);
+
+      // Everything reached the stream on the agent's own subjects, and was answered.
+      const ofRun = (type: string) =>
+        logged.filter((event) => event.type === type && event.run_id === run.runId);
+      await waitFor(() => ofRun('budget.settled').length === 1 || undefined, {
+        timeoutMs: 5_000,
+        message: 'budget.settled of the model call',
+      });
+      expect(ofRun('budget.settled')).toMatchObject([
+        { intent_id: route.intentId, data: { cost_micro_usd: 320 } },
+      ]);
+      expect(ofRun('model.usage')).toMatchObject([
+        { intent_id: route.intentId, agent_id: 'agent-models' },
+      ]);
+      expect(ofRun('trace.span')).toMatchObject([
+        {
+          agent_id: 'agent-models',
+          data: { name: 'plan', kind: 'other', attributes: { step: 1 } },
+        },
+      ]);
     } finally {
       await warden.close();
     }

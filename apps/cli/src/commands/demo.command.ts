@@ -1,65 +1,79 @@
-import { Command } from 'commander';
-import { runScriptedAgent, type DemoReport } from '../demo/scripted-agent.js';
-import { CliError, printJson, printTable } from '../output.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SCENARIO_NAMES, TRIAGE_AGENT } from '@warden/support-triage';
+import { Command, Option } from 'commander';
+import { agentSecretFile } from '../demo/demo-identity.js';
+import { helpdeskDir, helpdeskState } from '../demo/helpdesk-process.js';
+import {
+  checkTriageReport,
+  printTriageReport,
+  runTriageDemo,
+  type TriageReport,
+} from '../demo/triage-demo.js';
+import { CliError, printJson } from '../output.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
-/** `warden demo`: a scripted agent makes a few allowed and denied calls against a running Warden. */
+interface DemoOptions extends ConnectionOptions {
+  state: string;
+  scenario?: string[];
+  json?: boolean;
+}
+
+/** `warden demo`: the support-triage agent's scenarios again, against a running `warden up`. */
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('run a small scripted agent against a running Warden and show what happened')
+    .description(
+      'run the support-triage agent through its scenarios against a running Warden, and report',
+    )
     .addOption(envOption())
     .addOption(natsOption())
-    .option('--agent <id>', 'the agent id the script uses (registered on first use)', 'demo-agent')
     .option(
       '--state <dir>',
-      'where `warden up` keeps its state (admin and agent secrets)',
+      'where `warden up` keeps its state (agent secret, helpdesk)',
       '.warden',
     )
+    .addOption(
+      new Option('--scenario <name...>', 'only these scenarios (default: all)').choices(
+        SCENARIO_NAMES,
+      ),
+    )
     .option('--json', 'print JSON for scripts')
-    .addHelpText('after', '\nExample (with `npm start` running):\n  npm run warden -- demo')
-    .action(
-      async (options: ConnectionOptions & { agent: string; state: string; json?: boolean }) => {
-        const report = await runDemo(options.nats, options.env, options.state, options.agent);
-        if (options.json) printJson(report);
-        else printDemoReport(report, options.env);
-      },
-    );
+    .addHelpText(
+      'after',
+      `
+Each scenario is a run of its own, ending in a state the report checks: routine triage executed,
+a payroll run denied by policy, a prompt injection's bulk close held for approval, a bulk close
+waiting for a support lead, a runaway loop halted, a run over its budget denied, and a helpdesk
+outage that opens the breaker and recovers. Exits 1 if one did not end as expected.
+
+Examples (with \`npm start\` running in another terminal):
+  npm run warden -- demo
+  npm run warden -- demo --scenario payroll prompt-injection --json`,
+    )
+    .action(async (options: DemoOptions) => {
+      const report = await runDemo(options);
+      if (options.json) printJson(report);
+      else printTriageReport(report, options.state);
+      checkTriageReport(report);
+    });
 }
 
-/** Runs the scripted agent, turning "nothing answers" into advice. */
-export async function runDemo(
-  servers: string,
-  env: string,
-  stateDir: string,
-  agentId?: string,
-): Promise<DemoReport> {
-  try {
-    return await runScriptedAgent({ servers, env, stateDir, ...(agentId ? { agentId } : {}) });
-  } catch (error) {
-    if (error instanceof CliError) throw error;
+/** The demo against the `warden up` whose state is in `options.state`. */
+async function runDemo(options: DemoOptions): Promise<TriageReport> {
+  const secretFile = agentSecretFile(options.state, options.env, TRIAGE_AGENT.agent_id);
+  const urlFile = join(helpdeskDir(options.state, options.env), 'url');
+  if (!existsSync(secretFile) || !existsSync(urlFile)) {
     throw new CliError(
-      `the demo agent could not finish: ${error instanceof Error ? error.message : String(error)}`,
-      `Is Warden running for env "${env}"? Start it with \`npm start\` (or \`warden up --env ${env}\`).`,
+      `no reference deployment of env ${options.env} under ${options.state}`,
+      `Start one with \`npm start\` (or \`warden up --env ${options.env}\`) from this directory, or pass its --state.`,
     );
   }
-}
-
-/** The demo's calls as a table, and the commands that show the same run in the audit log. */
-export function printDemoReport(report: DemoReport, env: string): void {
-  process.stdout.write(
-    `\nThe demo agent "${report.agentId}" made ${report.calls.length} calls in run ${report.runId}:\n`,
-  );
-  printTable(
-    ['tool', 'expect', 'status', 'stage', 'reason', 'ms'],
-    report.calls.map((call) => ({ ...call })),
-  );
-  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
-  process.stdout.write(
-    [
-      'Every step is in the audit log (a second or so after it happened):',
-      `  npm run warden -- audit timeline ${report.runId}${envFlag}`,
-      `  npm run warden -- audit sql "SELECT intent_id, tool, effect, status, reason FROM tool_calls WHERE run_id = {run:String} ORDER BY first_at" --param run=${report.runId}${envFlag}`,
-      '',
-    ].join('\n'),
-  );
+  const helpdesk = helpdeskState(options.state, options.env);
+  return runTriageDemo({
+    servers: options.nats,
+    env: options.env,
+    agentSecret: readFileSync(secretFile, 'utf8').trim(),
+    helpdesk: { url: readFileSync(urlFile, 'utf8').trim(), adminToken: helpdesk.adminToken },
+    ...(options.scenario === undefined ? {} : { scenarios: options.scenario }),
+  });
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { RunningService } from '@warden/service';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import ora from 'ora';
@@ -9,7 +9,14 @@ import { identityEnv, identityState, type IdentityState } from '../identity-stat
 import { ensureNats } from '../local-nats.js';
 import { CliError, printTable } from '../output.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
-import { printDemoReport, runDemo } from './demo.command.js';
+import { adminToken } from '../demo/demo-identity.js';
+import {
+  helpdeskState,
+  startHelpdeskProcess,
+  type HelpdeskState,
+} from '../demo/helpdesk-process.js';
+import { ensureReference } from '../demo/reference-setup.js';
+import { printTriageReport, runTriageDemo } from '../demo/triage-demo.js';
 import { appPath, loadService, SERVICES, type ServiceName } from '../services.js';
 
 /** Where `warden up` keeps its state by default (relative to the working directory). */
@@ -24,9 +31,15 @@ interface UpOptions extends ConnectionOptions {
   split?: boolean;
   state: string;
   httpPort: number;
-  demo?: boolean;
+  demo: boolean;
   logLevel: string;
 }
+
+/**
+ * How long an open breaker fails fast before a probe (EXECUTOR_BREAKER_COOLDOWN_MS): shorter
+ * than the service's default, so the outage scenario recovers while you watch.
+ */
+const DEMO_BREAKER_COOLDOWN_MS = '5000';
 
 /** `warden up`: start Warden on embedded defaults and keep serving until interrupted. */
 export function upCommand(): Command {
@@ -55,7 +68,7 @@ export function upCommand(): Command {
         .default(FIRST_HTTP_PORT)
         .argParser(parsePort),
     )
-    .option('--demo', 'once up, run the scripted demo agent and show what happened')
+    .option('--no-demo', 'do not run the support-triage agent once up')
     .addOption(
       new Option('--log-level <level>', "the services' log level (their JSON logs go to stdout)")
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
@@ -64,7 +77,17 @@ export function upCommand(): Command {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  warden up\n  warden up --demo\n  warden up --env staging --split\n  warden up --clickhouse-url http://127.0.0.1:8123',
+      `
+Besides the five services, it starts the reference helpdesk (examples/support-triage/helpdesk,
+its data under --state), registers the support-triage agent, people, tools, policies, budgets
+and the helpdesk credential (once: a second start reuses them), then runs the triage agent's
+scenarios and prints what happened. Everything it keeps is under --state.
+
+Examples:
+  warden up
+  warden up --no-demo
+  warden up --env staging --split
+  warden up --clickhouse-url http://127.0.0.1:8123`,
     )
     .action(async (options: UpOptions) => {
       await up(options);
@@ -90,10 +113,27 @@ async function up(options: UpOptions): Promise<void> {
     for (const service of running.reverse()) await service.stop();
     await nats.stop();
   };
+  const helpdesk = helpdeskState(options.state, options.env);
+  let upstreams: string;
+  try {
+    const started = await step(
+      'Starting the reference helpdesk',
+      async () => {
+        const helpdeskProcess = await startHelpdeskProcess(helpdesk);
+        running.push({ name: 'helpdesk', ...helpdeskProcess });
+        return helpdeskProcess;
+      },
+      (started) => `Reference helpdesk on ${started.url} (data in ${displayPath(helpdesk.dir)})`,
+    );
+    upstreams = writeUpstreamTable(helpdesk.dir, started.url);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
   try {
     for (const [index, name] of SERVICES.entries()) {
       const port = options.httpPort + index;
-      const env = serviceEnv(options, port, identity);
+      const env = serviceEnv(options, port, identity, upstreams);
       const step = ora(`Starting ${name}`).start();
       try {
         running.push(
@@ -110,32 +150,41 @@ async function up(options: UpOptions): Promise<void> {
     throw error;
   }
 
+  let agentSecret: string;
+  try {
+    const setup = await step('Registering the support-triage workflow', async () => {
+      const admin = { env: options.env, nats: nats.url, stateDir: options.state };
+      return ensureReference({ ...admin, token: await adminToken(admin) }, helpdesk);
+    });
+    for (const line of setup.lines) process.stdout.write(`  ${line}\n`);
+    agentSecret = setup.agentSecret;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
   printTable(
     ['service', 'health', 'mode'],
-    running.map((service) => ({
-      service: service.name,
-      health: `${service.url}/readyz`,
-      mode: options.split ? 'process' : 'in-process',
-    })),
+    running
+      .filter((service) => service.name !== 'helpdesk')
+      .map((service) => ({
+        service: service.name,
+        health: `${service.url}/readyz`,
+        mode: options.split ? 'process' : 'in-process',
+      })),
   );
   process.stdout.write(
     [
       `Warden is up (env ${options.env}${options.clickhouseUrl ? `, ClickHouse at ${options.clickhouseUrl}` : `, audit log in ${options.data}`}). Ctrl-C stops it.`,
       ...adminHint(identity, options),
       `Try: npm run warden -- demo --env ${options.env}${options.state === DEFAULT_STATE_DIR ? '' : ` --state ${displayPath(resolve(options.state))}`}`,
+      `     npm run warden -- runs list --env ${options.env}`,
       `     npm run warden -- audit sql "SELECT type, count() AS n FROM events GROUP BY type" --env ${options.env}`,
       '',
     ].join('\n'),
   );
   if (options.demo) {
-    const demo = ora('Running the demo agent').start();
-    try {
-      const report = await runDemo(nats.url, options.env, options.state);
-      demo.succeed('Demo agent finished');
-      printDemoReport(report, options.env);
-    } catch (error) {
-      demo.fail(error instanceof Error ? error.message : String(error));
-    }
+    await runAgent(options, nats.url, agentSecret, helpdesk, running);
     process.stdout.write('Warden keeps serving. Ctrl-C stops it.\n');
   }
 
@@ -146,6 +195,69 @@ async function up(options: UpOptions): Promise<void> {
   const stopping = ora('Stopping (draining consumers, flushing the audit log)').start();
   await stopAll();
   stopping.succeed('Stopped');
+}
+
+/** Runs the triage agent's scenarios with one progress line each, then prints the report. */
+async function runAgent(
+  options: UpOptions,
+  servers: string,
+  agentSecret: string,
+  helpdesk: HelpdeskState,
+  running: readonly { name: string; url: string }[],
+): Promise<void> {
+  const helpdeskUrl = running.find((service) => service.name === 'helpdesk')?.url ?? '';
+  let spinner = ora();
+  try {
+    const report = await runTriageDemo({
+      servers,
+      env: options.env,
+      agentSecret,
+      helpdesk: { url: helpdeskUrl, adminToken: helpdesk.adminToken },
+      onStart: (title) => (spinner = ora(`Agent: ${title}`).start()),
+      onResult: (result) =>
+        result.ok
+          ? spinner.succeed(`Agent: ${result.title}: ${result.summary}`)
+          : spinner.warn(
+              `Agent: ${result.title}: ${result.summary} (expected: ${result.expected})`,
+            ),
+    });
+    printTriageReport(report, options.state);
+  } catch (error) {
+    spinner.fail(
+      `The triage agent stopped: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+/** Runs `work` under a spinner that says what it does, and how it ended. */
+async function step<T>(
+  text: string,
+  work: () => Promise<T>,
+  done: (result: T) => string = () => text,
+): Promise<T> {
+  const spinner = ora(text).start();
+  try {
+    const result = await work();
+    spinner.succeed(done(result));
+    return result;
+  } catch (error) {
+    spinner.fail();
+    throw error;
+  }
+}
+
+/**
+ * The executor's upstream table for the reference helpdesk (EXECUTOR_UPSTREAMS_FILE), written
+ * next to its state: the helpdesk listens on loopback, so it is allowed as a private address.
+ */
+function writeUpstreamTable(dir: string, url: string): string {
+  const file = join(dir, 'upstreams.yaml');
+  writeFileSync(
+    file,
+    `# Written by warden up: the reference helpdesk.\nhelpdesk:\n  base_url: ${url}\n  tools: ['zendesk.*']\n  allow_private: true\n`,
+    { mode: 0o600 },
+  );
+  return file;
 }
 
 /** How to act as the bootstrap admin (register agents, revoke tokens), when `warden up` knows. */
@@ -169,8 +281,15 @@ function displayPath(path: string): string {
 }
 
 /** The environment a service reads its configuration from, with the command's flags applied. */
-function serviceEnv(options: UpOptions, port: number, identity: IdentityState): NodeJS.ProcessEnv {
+function serviceEnv(
+  options: UpOptions,
+  port: number,
+  identity: IdentityState,
+  upstreamsFile: string,
+): NodeJS.ProcessEnv {
   return {
+    EXECUTOR_UPSTREAMS_FILE: upstreamsFile,
+    EXECUTOR_BREAKER_COOLDOWN_MS: DEMO_BREAKER_COOLDOWN_MS,
     ...process.env,
     ...identityEnv(identity),
     WARDEN_ENV: options.env,

@@ -1,71 +1,98 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { CREDENTIAL_HEADER, IDENTITY_API, subjects } from '@warden/contracts';
+import { IDENTITY_API, subjects, type AgentRegisterRequest } from '@warden/contracts';
 import { loadLogin } from '../credentials-file.js';
 import { bootstrapAdminSecret } from '../identity-state.js';
-import { callApi } from '../nats-client.js';
+import { callIdentityAdmin, type AdminOptions } from '../commands/admin-options.js';
+import { ApiRefusedError, callApi, connectForCli } from '../nats-client.js';
 import { CliError } from '../output.js';
 
-/**
- * The demo agent's identity: registered once by an admin, its client secret kept (mode 0600) in
- * `<state>/<env>/agents/<id>.secret` so the next demo authenticates as the same agent. The admin is
- * whoever `warden login` stored for the env, else the bootstrap admin whose secret `warden up`
- * keeps in the state directory.
- */
-export async function demoAgentSecret(
-  nc: NatsConnection,
-  options: { env: string; stateDir: string; agentId: string },
-): Promise<string> {
-  const { env, agentId } = options;
-  const file = join(resolve(options.stateDir, env), 'agents', `${agentId}.secret`);
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+/** Where `warden up` keeps the client secret of an agent it registered. */
+export function agentSecretFile(stateDir: string, env: string, agentId: string): string {
+  return join(resolve(stateDir, env), 'agents', `${agentId}.secret`);
+}
 
-  const token = await adminToken(nc, options);
-  const registered = await callApi(
-    nc,
-    subjects.api(env, 'identity', 'agent-register'),
-    { agent_id: agentId, owner: 'admin', domains: ['demo'], risk_tier: 'low' },
-    IDENTITY_API['agent-register'].result,
-    {
-      service: 'identity broker',
-      env,
-      headers: { [CREDENTIAL_HEADER]: token },
-      hint: (code) =>
-        code === 'agent_exists'
-          ? `Its secret is not in ${file}: run the demo as a new agent with --agent <id>.`
-          : undefined,
-    },
-  );
-  if (registered.client_secret === undefined) {
-    throw new CliError(`agent ${agentId} was registered without a client secret`);
-  }
+/** Where `warden up` keeps the secret of a person it registered. */
+export function humanSecretFile(stateDir: string, env: string, humanId: string): string {
+  return join(resolve(stateDir, env), 'humans', `${humanId}.secret`);
+}
+
+/** Writes a secret (mode 0600, its folder 0700). */
+function keep(file: string, secret: string): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${registered.client_secret}\n`, { mode: 0o600 });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+}
+
+/** Keeps a new person's secret where `warden login --secret-file` can read it. */
+export function keepHumanSecret(stateDir: string, env: string, humanId: string, secret: string) {
+  keep(humanSecretFile(stateDir, env, humanId), secret);
+}
+
+/**
+ * An agent's client secret: registered once by an admin, the secret kept (mode 0600) under the
+ * state directory so the next start authenticates as the same agent.
+ */
+export async function agentSecret(
+  admin: AdminOptions & { stateDir: string },
+  agent: Omit<AgentRegisterRequest, 'agent_id' | 'domains' | 'tool_groups'> & {
+    readonly agent_id: string;
+    readonly domains: readonly string[];
+    readonly tool_groups?: readonly string[];
+  },
+): Promise<string> {
+  const file = agentSecretFile(admin.stateDir, admin.env, agent.agent_id);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const { domains, tool_groups: groups, ...attributes } = agent;
+  const registered = await callIdentityAdmin(admin, 'agent-register', {
+    ...attributes,
+    domains: [...domains],
+    ...(groups === undefined ? {} : { tool_groups: [...groups] }),
+  }).catch((error: unknown) => {
+    if (error instanceof ApiRefusedError && error.code === 'agent_exists') {
+      throw new CliError(
+        `agent ${agent.agent_id} is registered in env ${admin.env}, but its secret is not in ${file}`,
+        'Start with the --state directory that registered it, or in a new env (--env).',
+      );
+    }
+    throw error;
+  });
+  if (registered.client_secret === undefined) {
+    throw new CliError(`agent ${agent.agent_id} was registered without a client secret`);
+  }
+  keep(file, registered.client_secret);
   return registered.client_secret;
 }
 
-/** A human token to act as an admin: `warden login`'s, else the bootstrap admin's from the state directory. */
-export async function adminToken(
-  nc: NatsConnection,
-  options: { env: string; stateDir: string },
-): Promise<string> {
+/**
+ * A human token to act as an admin: `warden login`'s, else the bootstrap admin's from the state
+ * directory.
+ */
+export async function adminToken(options: {
+  env: string;
+  nats: string;
+  stateDir: string;
+}): Promise<string> {
   const { env } = options;
   const login = await loadLogin(env);
   if (login !== undefined && Date.parse(login.expires_at) > Date.now()) return login.token;
   const secret = bootstrapAdminSecret(options.stateDir, env);
   if (secret === undefined) {
     throw new CliError(
-      `no admin credentials for env ${env} to register the demo agent`,
-      'Run `warden login --user <admin>` first, or run the demo from the directory where `warden up` keeps its state (--state).',
+      `no admin credentials for env ${env}`,
+      'Run `warden login --user <admin>` first, or run from the directory where `warden up` keeps its state (--state).',
     );
   }
-  const result = await callApi(
-    nc,
-    subjects.api(env, 'identity', 'human-token'),
-    { human_id: 'admin', secret },
-    IDENTITY_API['human-token'].result,
-    { service: 'identity broker', env },
-  );
-  return result.token;
+  const nc = await connectForCli(options.nats);
+  try {
+    const result = await callApi(
+      nc,
+      subjects.api(env, 'identity', 'human-token'),
+      { human_id: 'admin', secret },
+      IDENTITY_API['human-token'].result,
+      { service: 'identity broker', env },
+    );
+    return result.token;
+  } finally {
+    await nc.close();
+  }
 }

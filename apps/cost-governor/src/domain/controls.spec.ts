@@ -12,6 +12,9 @@ import {
   type ChangeStamp,
 } from './controls.js';
 
+/** An instant before any probe time of these tests. */
+const NOW = Date.parse('2026-11-27T10:00:00.000000Z');
+
 const at = (second: number, id = `e${second}`): ChangeStamp => ({
   at: `2026-11-27T10:00:${String(second).padStart(2, '0')}.000000Z`,
   event_id: id,
@@ -61,19 +64,37 @@ describe('configureBudget', () => {
 
 describe('breakers', () => {
   it('opens, closes, and is not reopened by a stale open replayed after the close', () => {
-    const open = openBreaker(newControls(), 'crm.update', at(1), 'timeouts') ?? newControls();
-    expect(gateFor(open, { agentId: 'bot', tool: 'crm.update' })).toMatchObject({
+    const open =
+      openBreaker(newControls(), 'crm.update', at(1), { reason: 'timeouts' }) ?? newControls();
+    expect(gateFor(open, { agentId: 'bot', tool: 'crm.update' }, NOW)).toMatchObject({
       kind: 'upstream_degraded',
       since: { reason: 'timeouts' },
     });
     const closed = closeBreaker(open, 'crm.update', at(3)) ?? open;
-    expect(gateFor(closed, { agentId: 'bot', tool: 'crm.update' })).toEqual({ kind: 'open' });
-    expect(openBreaker(closed, 'crm.update', at(1), 'timeouts')).toBeUndefined();
-    expect(openBreaker(closed, 'crm.update', at(4), 'again')).toBeDefined();
+    expect(gateFor(closed, { agentId: 'bot', tool: 'crm.update' }, NOW)).toEqual({ kind: 'open' });
+    expect(openBreaker(closed, 'crm.update', at(1), { reason: 'timeouts' })).toBeUndefined();
+    expect(openBreaker(closed, 'crm.update', at(4), { reason: 'again' })).toBeDefined();
+  });
+
+  it('lets calls through from the probe time, until a later opening moves it', () => {
+    const probeAt = Date.parse('2026-11-27T10:00:30.000000Z');
+    const open =
+      openBreaker(newControls(), 'crm.update', at(1), {
+        probeAfter: '2026-11-27T10:00:30.000000Z',
+      }) ?? newControls();
+    const subject = { agentId: 'bot', tool: 'crm.update' };
+    expect(gateFor(open, subject, probeAt - 1)).toMatchObject({ kind: 'upstream_degraded' });
+    expect(gateFor(open, subject, probeAt)).toEqual({ kind: 'open' });
+    // The probe failed: opened again, later, with the next probe time.
+    const reopened =
+      openBreaker(open, 'crm.update', at(2), { probeAfter: '2026-11-27T10:01:30.000000Z' }) ?? open;
+    expect(gateFor(reopened, subject, probeAt + 1)).toMatchObject({ kind: 'upstream_degraded' });
+    // A replay of the first opening changes nothing.
+    expect(openBreaker(reopened, 'crm.update', at(1), {})).toBeUndefined();
   });
 
   it('does not close a breaker for a close older than its open', () => {
-    const open = openBreaker(newControls(), 'crm.update', at(5), undefined) ?? newControls();
+    const open = openBreaker(newControls(), 'crm.update', at(5), {}) ?? newControls();
     expect(closeBreaker(open, 'crm.update', at(4))).toBeUndefined();
   });
 });
@@ -85,15 +106,17 @@ describe('gateFor', () => {
       newControls();
     const both =
       pauseScope(workflowPaused, { kind: 'agent', id: 'bot' }, at(2), 'runaway') ?? workflowPaused;
-    expect(gateFor(both, { agentId: 'bot', workflow: 'triage', tool: 'noop' })).toMatchObject({
+    expect(gateFor(both, { agentId: 'bot', workflow: 'triage', tool: 'noop' }, NOW)).toMatchObject({
       kind: 'paused',
       scope: { kind: 'agent', id: 'bot' },
     });
-    expect(gateFor(both, { agentId: 'other', workflow: 'triage', tool: 'noop' })).toMatchObject({
+    expect(
+      gateFor(both, { agentId: 'other', workflow: 'triage', tool: 'noop' }, NOW),
+    ).toMatchObject({
       kind: 'paused',
       scope: { kind: 'workflow', id: 'triage' },
     });
-    expect(gateFor(both, { agentId: 'other', tool: 'noop' })).toEqual({ kind: 'open' });
+    expect(gateFor(both, { agentId: 'other', tool: 'noop' }, NOW)).toEqual({ kind: 'open' });
   });
 });
 

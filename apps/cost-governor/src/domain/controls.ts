@@ -57,6 +57,11 @@ export type Configured<L> = L & Stamp & { readonly by: string };
 /** A tool whose breaker is open. */
 export interface DegradedTool extends Stamp {
   readonly reason?: string;
+  /**
+   * When the executor lets one call through to probe the upstream (RFC 3339): from then on the
+   * tool's calls are no longer refused here, or no probe could ever close the breaker.
+   */
+  readonly probe_after?: string;
 }
 
 /** A change as an event (or the API about to publish it) states it. */
@@ -129,14 +134,18 @@ export function resumeScope(
   return pauses === undefined ? undefined : { ...controls, pauses };
 }
 
-/** A tool's breaker opened: its calls are refused `upstream_degraded` until it closes. */
+/**
+ * A tool's breaker opened: its calls are refused `upstream_degraded` until it closes, or until
+ * its probe time. Opened again (a failed probe): the later opening replaces the earlier one.
+ */
 export function openBreaker(
   controls: GovernorControls,
   tool: string,
   stamp: Stamp,
-  reason: string | undefined,
+  opening: { reason?: string | undefined; probeAfter?: string | undefined },
 ): GovernorControls | undefined {
-  if (own(controls.degraded, tool) !== undefined) return undefined;
+  const current = own(controls.degraded, tool);
+  if (current !== undefined && !isNewer(stamp, current)) return undefined;
   const closed = own(controls.recovered ?? {}, tool);
   if (closed !== undefined && !isNewer(stamp, closed)) return undefined;
   const { [tool]: _closed, ...recovered } = controls.recovered ?? {};
@@ -147,7 +156,8 @@ export function openBreaker(
       [tool]: {
         at: stamp.at,
         event_id: stamp.event_id,
-        ...(reason === undefined ? {} : { reason }),
+        ...(opening.reason === undefined ? {} : { reason: opening.reason }),
+        ...(opening.probeAfter === undefined ? {} : { probe_after: opening.probeAfter }),
       },
     },
     recovered,
@@ -180,15 +190,20 @@ export type Gate =
     }
   | { readonly kind: 'upstream_degraded'; readonly tool: string; readonly since: DegradedTool };
 
-/** Whether the intent's agent or workflow is paused, or its tool's upstream degraded. */
+/**
+ * Whether the intent's agent or workflow is paused, or its tool's upstream degraded at `at`
+ * (epoch ms, the decision's time: the same intent gets the same answer on a redelivery).
+ */
 export function gateFor(
   controls: GovernorControls,
   subject: { agentId: string; workflow?: string | undefined; tool: string },
+  at: number,
 ): Gate {
   const paused = isPaused(controls.pauses, subject);
   if (paused.paused) return { kind: 'paused', scope: paused.scope, entry: paused.entry };
   const degraded = own(controls.degraded, subject.tool);
-  if (degraded !== undefined) {
+  const probing = degraded?.probe_after !== undefined && at >= Date.parse(degraded.probe_after);
+  if (degraded !== undefined && !probing) {
     return { kind: 'upstream_degraded', tool: subject.tool, since: degraded };
   }
   return { kind: 'open' };

@@ -78,8 +78,10 @@ export class ControlsHandler {
   /** Issue 6 §7: runs calling a tool whose upstream keeps failing are halted, not retried. */
   @OnEvent('breaker.opened')
   async breakerOpened(event: Envelope<'breaker.opened'>): Promise<Outcome> {
-    const { tool, reason } = event.data;
-    return this.apply(event, (controls) => openBreaker(controls, tool, stampOf(event, ''), reason));
+    const { tool, reason, probe_after: probeAfter } = event.data;
+    return this.apply(event, (controls) =>
+      openBreaker(controls, tool, stampOf(event, ''), { reason, probeAfter }),
+    );
   }
 
   @OnEvent('breaker.closed')

@@ -74,10 +74,17 @@ describe('circuit breaker', () => {
     expect(closed.next).toEqual({
       state: 'closed',
       consecutive_failures: 0,
-      recent: expect.any(Array) as unknown,
+      recent: [{ at: halfOpen + 5, ok: true }],
     });
+    // The failures that opened it are forgotten: healthy calls after it never reopen it.
+    let healthy = closed.next;
+    for (let i = 1; i <= 2 * rules.minCalls; i++) {
+      const next = recordOutcome(healthy, true, halfOpen + 5 + i);
+      expect(next.change).toBeUndefined();
+      healthy = next.next;
+    }
     const reopened = recordOutcome(probe.next, false, halfOpen + 5);
-    expect(reopened.change).toBeUndefined();
+    expect(reopened.change).toBe('opened');
     expect(reopened.next).toMatchObject({ state: 'open', opened_at: halfOpen + 5 });
     expect(reopened.next.probe).toBeUndefined();
   });

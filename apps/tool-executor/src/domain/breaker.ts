@@ -107,12 +107,19 @@ export function recordOutcome(
     .slice(-rules.window);
   const consecutive = ok ? 0 : breaker.consecutive_failures + 1;
   if (breaker.state === 'open') {
-    // Only the probe (or a call admitted before it opened) gets here.
-    if (ok) return { next: { state: 'closed', consecutive_failures: 0, recent }, change: 'closed' };
+    // Only the probe (or a call admitted before it opened) gets here. A failure opens it anew,
+    // announced again: the governor learns when the next probe may go through. A success closes
+    // it with a fresh window: the failures that opened it must not count against it again.
+    if (ok) {
+      return {
+        next: { state: 'closed', consecutive_failures: 0, recent: [{ at: now, ok: true }] },
+        change: 'closed',
+      };
+    }
     const { probe: _probe, ...rest } = breaker;
     return {
       next: { ...rest, consecutive_failures: consecutive, recent, opened_at: now },
-      change: undefined,
+      change: 'opened',
     };
   }
   const reason = openingReason(consecutive, recent, rules);

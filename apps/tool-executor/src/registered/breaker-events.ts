@@ -1,6 +1,7 @@
 import type { EventPublisher } from '@warden/messaging';
 import type { Logger } from '@warden/telemetry';
 import { ulid } from 'ulid';
+import { timestampOf } from '../domain/execution-record.js';
 import type { BreakerListener } from './registered-tools.runner.js';
 
 /**
@@ -18,8 +19,14 @@ export class BreakerEvents implements BreakerListener {
     tool: string,
     change: 'opened' | 'closed',
     reason: string | undefined,
+    probeAfter?: number,
   ): Promise<void> {
-    const data = { tool, ...(reason === undefined || change === 'closed' ? {} : { reason }) };
+    const opened = change === 'opened';
+    const data = {
+      tool,
+      ...(reason === undefined || !opened ? {} : { reason }),
+      ...(probeAfter === undefined || !opened ? {} : { probe_after: timestampOf(probeAfter) }),
+    };
     await this.publisher.publish(
       this.publisher.build({ type: `breaker.${change}`, eventId: ulid(), data }),
     );

@@ -50,12 +50,15 @@ export class BreakerStore {
     return decided;
   }
 
-  /** Records a call that reached the upstream (`ok`: it answered); returns a state change. */
+  /**
+   * Records a call that reached the upstream (`ok`: it answered); returns a state change and,
+   * while open, when a probe may go through.
+   */
   async record(
     tool: string,
     ok: boolean,
     now: number,
-  ): Promise<{ change: BreakerChange; state: BreakerState }> {
+  ): Promise<{ change: BreakerChange; state: BreakerState; probeAfter?: number }> {
     let change: BreakerChange;
     const result = await casUpdate<BreakerState>(
       this.kv,
@@ -75,8 +78,11 @@ export class BreakerStore {
       { maxAttempts: 30 },
     );
     const state = result.value ?? newBreaker();
-    this.remember(tool, state.state === 'open' ? state.opened_at : undefined);
-    return { change, state };
+    const openedAt = state.state === 'open' ? state.opened_at : undefined;
+    this.remember(tool, openedAt);
+    return openedAt === undefined
+      ? { change, state }
+      : { change, state, probeAfter: openedAt + this.rules.cooldownMs };
   }
 
   private remember(tool: string, openedAt: number | undefined): void {

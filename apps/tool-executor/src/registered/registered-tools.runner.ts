@@ -11,7 +11,13 @@ export interface SecretSource {
 
 /** Who hears about a breaker opening or closing (the executor publishes `breaker.*`). */
 export interface BreakerListener {
-  changed(tool: string, change: 'opened' | 'closed', reason: string | undefined): Promise<void>;
+  /** `probeAfter` (epoch ms, when opened): when the breaker lets one call through to probe. */
+  changed(
+    tool: string,
+    change: 'opened' | 'closed',
+    reason: string | undefined,
+    probeAfter?: number,
+  ): Promise<void>;
 }
 
 /** Reasons of this runner's own failures, beside the adapters' and the executor's. */
@@ -141,8 +147,8 @@ export class RegisteredToolRunner implements ToolRunner {
   }
 
   private async record(tool: string, ok: boolean): Promise<void> {
-    const { change, state } = await this.breakers.record(tool, ok, this.now());
-    if (change !== undefined) await this.listener.changed(tool, change, state.reason);
+    const { change, state, probeAfter } = await this.breakers.record(tool, ok, this.now());
+    if (change !== undefined) await this.listener.changed(tool, change, state.reason, probeAfter);
   }
 }
 

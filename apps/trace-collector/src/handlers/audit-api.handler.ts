@@ -78,7 +78,23 @@ export class AuditApiHandler {
       reply = failure(toApiError(error));
       this.logger.info({ op, err: error }, 'audit request refused');
     }
-    message.respond(JSON.stringify(reply));
+    let text = JSON.stringify(reply);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_REPLY_BYTES) {
+      text = JSON.stringify(
+        failure({
+          code: 'reply_too_large',
+          message: `the answer is ${bytes} bytes, over the ${MAX_REPLY_BYTES} one reply may carry: ask for fewer rows (limit)`,
+        }),
+      );
+    }
+    try {
+      message.respond(text);
+    } catch (error) {
+      // A reply that cannot be sent must not end this op's subscription: the next request is
+      // answered all the same.
+      this.logger.warn({ op, err: error }, 'audit reply not sent');
+    }
   }
 }
 

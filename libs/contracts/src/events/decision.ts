@@ -229,4 +229,10 @@ export type PolicyPublished = z.infer<typeof PolicyPublished>;
 export const BreakerChanged = z.strictObject({
   tool: ToolName,
   reason: z.string().max(512).optional(),
+  /**
+   * `breaker.opened`: from then on the executor lets one call through to probe the upstream, so
+   * the governor stops refusing the tool's calls then (else no probe could ever close it). A
+   * failed probe opens the breaker again, with a later `probe_after`.
+   */
+  probe_after: Timestamp.optional(),
 });

@@ -7,9 +7,9 @@ const search = (input: Record<string, string>) =>
   searchTickets(seedTickets(), TicketSearch.parse(input));
 
 describe('tickets', () => {
-  it('seeds the same twelve tickets every time', () => {
+  it('seeds the same 23 tickets every time', () => {
     expect(seedTickets()).toEqual(seedTickets());
-    expect(seedTickets()).toHaveLength(12);
+    expect(seedTickets()).toHaveLength(23);
   });
 
   it('searches subject and description, whatever the case', () => {

@@ -1,0 +1,267 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, removeEnv } from '@warden/messaging';
+import { BUILTIN_POLICY_FILES } from '@warden/policy';
+import { ApprovalDeniedError, Warden } from '@warden/sdk';
+import {
+  POLICIES_DIR,
+  runScenario,
+  SCENARIOS,
+  TRIAGE_AGENT,
+  TriageAgent,
+  type ScenarioContext,
+  type ScenarioResult,
+} from '@warden/support-triage';
+import {
+  humanWithToken,
+  makeTempDir,
+  readStream,
+  registerAgents,
+  removeTempDir,
+  startNats,
+  uniqueEnv,
+  type TestNats,
+} from '@warden/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHelpdeskProcess, type HelpdeskProcess } from './support/helpdesk.js';
+import { runWarden } from './support/processes.js';
+import { Stack, type StackService } from './support/stack.js';
+import { exampleFiles } from './support/triage.js';
+
+interface Ticket {
+  id: number;
+  status: string;
+  priority: string;
+  tags: string[];
+  notes: { body: string }[];
+}
+
+interface Write {
+  ticket_ids: number[];
+  idempotency_key: string;
+}
+
+/**
+ * Issue 8 §4 through the whole stack: the reference agent plays every scenario against all five
+ * services as separate processes, the helpdesk over HTTP and chDB, and the test checks what the
+ * business sees in the helpdesk, not only the events. Then the routine triage again from a fresh
+ * queue while the services are SIGKILLed and restarted one after another: the same tickets, and
+ * no write applied twice.
+ */
+describe('support-triage: the reference workflow end to end', () => {
+  const env = uniqueEnv('triage-e2e');
+  const apiToken = `hd-${randomBytes(24).toString('hex')}`;
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let dir: string;
+  let helpdesk: HelpdeskProcess;
+  let stack: Stack;
+  let warden: Warden;
+  let context: ScenarioContext;
+  let adminToken = '';
+  let leadToken = '';
+  const results = new Map<string, ScenarioResult>();
+  /** The queue right after the routine triage of a fresh seed. */
+  let triaged: Ticket[] = [];
+
+  const cli = (token: string, args: string[], input?: string) =>
+    runWarden({ env, natsUrl: nats.url }, args, { WARDEN_TOKEN: token }, input);
+  // What the business sees: the helpdesk's own API, with the token only the executor holds.
+  const tickets = async () => {
+    const response = await fetch(`${helpdesk.url}/tickets?limit=100`, {
+      headers: { authorization: `Bearer ${apiToken}` },
+    });
+    return ((await response.json()) as { tickets: Ticket[] }).tickets;
+  };
+  const ticket = async (id: number) => (await tickets()).find((one) => one.id === id);
+  const writes = async () =>
+    ((await helpdesk.admin('GET', '/writes')) as { writes: Write[] }).writes;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connectNats({ servers: nats.url, name: 'triage-e2e' });
+    dir = await makeTempDir('warden-triage-e2e-');
+    helpdesk = await startHelpdeskProcess({
+      apiToken,
+      adminToken: 'helpdesk-admin-e2e-token',
+      dataDir: join(dir, 'helpdesk'),
+    });
+    const upstreams = join(dir, 'upstreams.yaml');
+    writeFileSync(
+      upstreams,
+      `helpdesk:\n  base_url: ${helpdesk.url}\n  tools: ["zendesk.*"]\n  allow_private: true\n`,
+    );
+    stack = await Stack.start({
+      env,
+      natsUrl: nats.url,
+      dataDir: join(dir, 'data'),
+      seedBuiltins: false,
+      serviceEnv: (service): Record<string, string> =>
+        service === 'tool-executor'
+          ? { EXECUTOR_UPSTREAMS_FILE: upstreams, EXECUTOR_BREAKER_COOLDOWN_MS: '2000' }
+          : {},
+    });
+    adminToken = await humanWithToken(nc, env, 'ops-admin', ['admin']);
+    await humanWithToken(nc, env, TRIAGE_AGENT.owner, ['support']);
+    leadToken = await humanWithToken(nc, env, 'lee', ['support-leads']);
+
+    const registered = cli(adminToken, ['tools', 'register', ...exampleFiles('tools')]);
+    expect(registered.status, registered.stderr).toBe(0);
+    const builtin = join(dir, 'builtin.cedar');
+    writeFileSync(builtin, BUILTIN_POLICY_FILES[0]?.text ?? '');
+    const published = cli(adminToken, [
+      'policies',
+      'publish',
+      POLICIES_DIR,
+      builtin,
+      '--message',
+      'support-triage reference policies',
+    ]);
+    expect(published.status, published.stderr).toBe(0);
+    const secret = cli(
+      adminToken,
+      ['secrets', 'set', 'helpdesk/api-token', '--from-stdin'],
+      apiToken,
+    );
+    expect(secret.status, secret.stderr).toBe(0);
+
+    const { agent_id: agentId, ...attributes } = TRIAGE_AGENT;
+    const secrets = await registerAgents(nc, env, [agentId], {
+      ...attributes,
+      domains: [...attributes.domains],
+      tool_groups: [...attributes.tool_groups],
+    });
+    warden = await Warden.connect({
+      servers: nats.url,
+      env,
+      agentId,
+      credential: { clientSecret: secrets.get(agentId) ?? '' },
+    });
+    context = {
+      warden,
+      failHelpdesk: async (count) => {
+        await helpdesk.admin('POST', '/faults', { fail_next: count, status: 500 });
+      },
+      recoveryTimeoutMs: 30_000,
+    };
+  }, 180_000);
+
+  afterAll(async () => {
+    await warden.close();
+    await stack.stop();
+    await helpdesk.stop();
+    await removeEnv(nc, env);
+    await nc.close();
+    await removeTempDir(dir);
+    await nats.stop();
+  }, 60_000);
+
+  it('plays every scenario to its expected, logged end', async () => {
+    for (const scenario of SCENARIOS) {
+      const result = await runScenario(scenario, context);
+      results.set(scenario.name, result);
+      expect(result.ok, `${scenario.name}: ${result.summary}`).toBe(true);
+      if (scenario.name === 'triage') triaged = await tickets();
+    }
+    // Routine triage, as the business sees it: the fields its rules set, one note each.
+    expect(await ticket(1)).toMatchObject({
+      status: 'open',
+      priority: 'high',
+      tags: ['billing', 'refund', 'needs-finance'],
+    });
+    expect(await ticket(8)).toMatchObject({ status: 'solved', tags: ['login', 'duplicate'] });
+    expect(await ticket(9)).toMatchObject({ priority: 'high', tags: ['sso', 'login'] });
+    for (const spam of [5, 6]) expect((await ticket(spam))?.status).toBe('closed');
+    // Denied, held or halted: nothing reached the helpdesk for them.
+    expect(await ticket(7)).toMatchObject({ status: 'open', tags: ['payroll', 'hr'] });
+    expect((await ticket(4))?.status).toBe('new');
+    for (let id = 13; id <= 23; id++) expect((await ticket(id))?.status).toBe('pending');
+
+    const events = (await readStream(nc, env)).map(({ event }) => event);
+    const halts = events.filter((event) => event.type === 'run.halted');
+    expect(halts.map((event) => [event.run_id, event.data.reason])).toEqual(
+      expect.arrayContaining([
+        [results.get('runaway-loop')?.runId, 'loop'],
+        [results.get('helpdesk-outage')?.runId, 'upstream_degraded'],
+      ]),
+    );
+    expect(events.filter((event) => event.type === 'breaker.opened')).toHaveLength(1);
+    expect(events.filter((event) => event.type === 'breaker.closed')).toHaveLength(1);
+  });
+
+  it('runs the bulk close a lead approves exactly once, and never the injected one', async () => {
+    const bulk = results.get('bulk-close')?.pending[0];
+    const injected = results.get('prompt-injection')?.pending[0];
+    expect(bulk?.args['ticket_ids']).toEqual([13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]);
+    if (bulk === undefined || injected === undefined) throw new Error('no pending approval');
+    expect((injected.args['ticket_ids'] as number[]).length).toBeGreaterThan(10);
+
+    const approved = cli(leadToken, ['approvals', 'approve', bulk.approvalId, '--reason', 'ok']);
+    expect(approved.status, approved.stderr).toBe(0);
+    const denied = cli(leadToken, [
+      'approvals',
+      'deny',
+      injected.approvalId,
+      '--reason',
+      'injection',
+    ]);
+    expect(denied.status, denied.stderr).toBe(0);
+
+    // The agent picks its calls up again by intent id: the approved one runs, once.
+    const agent = new TriageAgent(warden.resumeRun(bulk.runId, { workflow: 'support-triage' }));
+    const done = await agent.act(bulk.tool, { ...bulk.args }, { intentId: bulk.intentId });
+    expect(done.status).toBe('executed');
+    const refused = await warden
+      .resumeRun(injected.runId)
+      .call(injected.tool, { ...injected.args }, { intentId: injected.intentId })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ApprovalDeniedError);
+
+    for (let id = 13; id <= 23; id++) expect((await ticket(id))?.status).toBe('closed');
+    for (const untouched of [1, 2, 3, 4, 7, 9, 11]) {
+      expect((await ticket(untouched))?.status).not.toBe('closed');
+    }
+    const bulkWrites = (await writes()).filter((write) => write.idempotency_key === bulk.intentId);
+    expect(bulkWrites).toHaveLength(1);
+  });
+
+  it('ends a triage in the same state, with no write twice, when services are killed mid-run', async () => {
+    await helpdesk.admin('POST', '/reset');
+    const kills: StackService[] = [
+      'tool-executor',
+      'cost-governor',
+      'policy-decision',
+      'identity-broker',
+      'trace-collector',
+    ];
+    const triage = SCENARIOS.find((scenario) => scenario.name === 'triage');
+    if (triage === undefined) throw new Error('no triage scenario');
+    const progress = { finished: false };
+    const running = runScenario(triage, context).finally(() => (progress.finished = true));
+    const midRun: StackService[] = [];
+    for (const service of kills) {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      if (!progress.finished) midRun.push(service);
+      await stack.kill(service);
+      await stack.restart(service);
+    }
+    const result = await running;
+    // The agent was still at work when the stages it depends on died.
+    expect(midRun.slice(0, 3)).toEqual(['tool-executor', 'cost-governor', 'policy-decision']);
+    expect(result.ok, result.summary).toBe(true);
+
+    const fields = (list: Ticket[]) =>
+      list.map(({ id, status, priority, tags, notes }) => ({
+        id,
+        status,
+        priority,
+        tags,
+        notes: notes.map((note) => note.body),
+      }));
+    expect(fields(await tickets())).toEqual(fields(triaged));
+    const keys = (await writes()).map((write) => write.idempotency_key);
+    expect(new Set(keys).size).toBe(keys.length);
+  }, 240_000);
+});
