@@ -65,7 +65,8 @@ describe('policy decision: tools, policy versions, approvals', () => {
   const propose = (tool: string, args: Record<string, unknown>) => {
     const intentId = ulid();
     const outcome = run
-      .call(tool, args, { intentId, timeoutMs: 45_000 })
+      // A call that needs an approval waits for the human's answer, as the agent would.
+      .call(tool, args, { intentId, timeoutMs: 45_000, waitForApproval: 45_000 })
       .catch((error: unknown) => error);
     return { intentId, outcome };
   };

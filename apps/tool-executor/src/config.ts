@@ -1,3 +1,4 @@
+import { Ulid } from '@warden/contracts';
 import { baseEnv, eventConsumerEnv, withExample } from '@warden/service';
 import { z } from 'zod';
 import { DEFAULT_BREAKER_RULES } from './domain/breaker.js';
@@ -51,5 +52,10 @@ export const ToolExecutorConfig = z.object({
    * recorded, nothing published or acked), so a process restarted without it must recover.
    */
   EXECUTOR_FAILPOINT: withExample(z.enum(FAIL_POINTS), 'after_call').optional(),
+  /**
+   * Crash drill: only the attempt of this intent dies at the failpoint. The same process then
+   * recovers the intent an earlier process died on, so each crash costs one restart, not two.
+   */
+  EXECUTOR_FAILPOINT_INTENT: withExample(Ulid, '01JD4K6Z8V3M2T9Q7W5X1Y0B3C').optional(),
 });
 export type ToolExecutorConfig = z.infer<typeof ToolExecutorConfig>;

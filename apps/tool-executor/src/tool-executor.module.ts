@@ -101,7 +101,13 @@ const PUBLISHER = Symbol('tool-executor.publisher');
           },
           ...(config.EXECUTOR_FAILPOINT === undefined
             ? {}
-            : { crash: killSelfAt(config.EXECUTOR_FAILPOINT, logger) }),
+            : {
+                crash: killSelfAt(
+                  config.EXECUTOR_FAILPOINT,
+                  config.EXECUTOR_FAILPOINT_INTENT,
+                  logger,
+                ),
+              }),
         }),
     },
   ],
@@ -110,12 +116,22 @@ export class ToolExecutorModule {}
 
 /**
  * The crash drill's hook (EXECUTOR_FAILPOINT): a real SIGKILL of this process when an attempt
- * reaches `failpoint`, so no shutdown hook, flush or ack runs, exactly as in a crash.
+ * (of `onlyIntent`, when given) reaches `failpoint`, so no shutdown hook, flush or ack runs,
+ * exactly as in a crash.
  */
-function killSelfAt(failpoint: FailPoint, logger: Logger): (point: FailPoint) => void {
-  logger.warn({ failpoint }, 'EXECUTOR_FAILPOINT set: this process kills itself at that point');
-  return (point) => {
-    if (point === failpoint) process.kill(process.pid, 'SIGKILL');
+function killSelfAt(
+  failpoint: FailPoint,
+  onlyIntent: string | undefined,
+  logger: Logger,
+): (point: FailPoint, intentId: string) => void {
+  logger.warn(
+    { failpoint, intent_id: onlyIntent },
+    'EXECUTOR_FAILPOINT set: this process kills itself at that point',
+  );
+  return (point, intentId) => {
+    if (point === failpoint && (onlyIntent === undefined || intentId === onlyIntent)) {
+      process.kill(process.pid, 'SIGKILL');
+    }
   };
 }
 

@@ -184,6 +184,10 @@ async function startStack(
       dataDir,
       '--http-port',
       String(base),
+      // Its own state (keys, the reference helpdesk), and no demo agent competing for the stages.
+      '--state',
+      join(dataDir, 'state'),
+      '--no-demo',
       ...(split ? ['--split'] : []),
     ],
     {

@@ -2,6 +2,7 @@ import { AuditSqlResult, formatUsd } from '@warden/contracts';
 import { Warden } from '@warden/sdk';
 import {
   APPROVER,
+  ModelClassifier,
   runScenario,
   SCENARIOS,
   TRIAGE_AGENT,
@@ -49,10 +50,12 @@ export async function runTriageDemo(options: {
   });
   const results: ScenarioResult[] = [];
   try {
+    const classifier = modelClassifierFromEnv();
     const context = {
       warden,
       failHelpdesk: (count: number) =>
         failHelpdesk(options.helpdesk.url, options.helpdesk.adminToken, count),
+      ...(classifier === undefined ? {} : { classifier }),
     };
     for (const scenario of chosen) {
       options.onStart?.(scenario.title);
@@ -65,6 +68,29 @@ export async function runTriageDemo(options: {
   }
   const costs = await runCosts(options, results);
   return { env: options.env, agentId: TRIAGE_AGENT.agent_id, results, costs };
+}
+
+/**
+ * The model the agent asks instead of its rules when `OPENAI_BASE_URL` is set (any
+ * OpenAI-compatible endpoint; `OPENAI_API_KEY` and `OPENAI_MODEL` optional: without a model name,
+ * the one Warden's routing picks is sent).
+ */
+function modelClassifierFromEnv(): ModelClassifier | undefined {
+  const baseUrl = process.env['OPENAI_BASE_URL'];
+  if (baseUrl === undefined || baseUrl === '') return undefined;
+  if (!URL.canParse(baseUrl)) {
+    throw new CliError(
+      `OPENAI_BASE_URL is not a URL: ${JSON.stringify(baseUrl)}`,
+      'Set it to an OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1, or unset it to use the rules.',
+    );
+  }
+  const apiKey = process.env['OPENAI_API_KEY'];
+  const model = process.env['OPENAI_MODEL'];
+  return new ModelClassifier({
+    baseUrl,
+    ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }),
+    ...(model === undefined || model === '' ? {} : { model }),
+  });
 }
 
 /** What each run cost, once the audit log holds a settlement for every call that ran. */

@@ -60,7 +60,7 @@ export interface ExecuteToolDeps {
    * Called at each {@link FailPoint} of an attempt. Does nothing, except in the crash drill, where
    * it SIGKILLs the process (`EXECUTOR_FAILPOINT`): nothing after the point may run then.
    */
-  readonly crash?: (point: FailPoint) => void;
+  readonly crash?: (point: FailPoint, intentId: string) => void;
 }
 
 /** The part of the handler's context the use case needs. */
@@ -95,7 +95,7 @@ const MAX_ROUNDS = 5;
  */
 export class ExecuteTool {
   private readonly now: () => number;
-  private readonly crash: (point: FailPoint) => void;
+  private readonly crash: (point: FailPoint, intentId: string) => void;
 
   constructor(private readonly deps: ExecuteToolDeps) {
     this.now = deps.now ?? Date.now;
@@ -237,10 +237,10 @@ export class ExecuteTool {
         data: { tool: job.tool, attempt: record.attempt },
       }),
     );
-    this.crash('before_call');
+    this.crash('before_call', job.intentId);
     const started = performance.now();
     const result = await this.invoke(job, admission);
-    this.crash('after_call');
+    this.crash('after_call', job.intentId);
     const settlement = settle(
       result,
       performance.now() - started,
@@ -273,7 +273,7 @@ export class ExecuteTool {
         'output over the cap: intent.resolved carries { truncated, bytes } instead',
       );
     }
-    this.crash('after_done');
+    this.crash('after_done', job.intentId);
     return this.publishResolution(job, done, false);
   }
 

@@ -24,6 +24,7 @@ export {
   type ScenarioContext,
   type ScenarioResult,
 } from './scenarios.js';
+export { ModelClassifier, RULES, type Classifier, type ModelRun } from './model-classifier.js';
 export { Ticket } from './ticket.js';
 export { TriageAgent, type Step, type StepStatus } from './triage-agent.js';
 export { decide, type TicketAction, type TicketPatch } from './triage-rules.js';

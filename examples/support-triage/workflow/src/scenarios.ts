@@ -1,5 +1,6 @@
 import type { Run, StartRunOptions, Warden } from '@warden/sdk';
 import { WORKFLOW } from './reference.js';
+import type { Classifier } from './model-classifier.js';
 import { TriageAgent, type Step } from './triage-agent.js';
 
 /** What a scenario needs besides the agent's connection. */
@@ -10,6 +11,8 @@ export interface ScenarioContext {
   readonly failHelpdesk: (count: number) => Promise<void>;
   /** How long the outage scenario waits for calls to go through again. Default 60 s. */
   readonly recoveryTimeoutMs?: number;
+  /** How the agent decides (default: the rules; a `ModelClassifier` asks a model). */
+  readonly classifier?: Classifier;
 }
 
 /** An approval one of the scenarios is waiting for. */
@@ -210,7 +213,7 @@ export async function runScenario(
     workflow: WORKFLOW,
     ...(scenario.limits === undefined ? {} : { limits: scenario.limits }),
   });
-  const agent = new TriageAgent(run);
+  const agent = new TriageAgent(run, context.classifier);
   const verdict = await scenario.play(agent, context).catch((error: unknown) => ({
     ok: false,
     summary: `the agent stopped: ${error instanceof Error ? error.message : String(error)}`,

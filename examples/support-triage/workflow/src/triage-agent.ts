@@ -1,7 +1,8 @@
 import { ApprovalPendingError, isWardenCallError, type Run } from '@warden/sdk';
 import type { z } from 'zod';
 import { isOpen, TicketOutput, TicketsOutput, type Ticket } from './ticket.js';
-import { decide, type TicketAction } from './triage-rules.js';
+import { RULES, type Classifier } from './model-classifier.js';
+import type { TicketAction } from './triage-rules.js';
 
 /** How often a call that timed out is asked again before the agent gives up on it. */
 const TIMEOUT_RETRIES = 3;
@@ -35,7 +36,11 @@ export class TriageAgent {
   /** Every call so far, in order. */
   readonly steps: Step[] = [];
 
-  constructor(readonly run: Run) {}
+  /** `classifier`: how tickets are decided; the rules unless a model is configured. */
+  constructor(
+    readonly run: Run,
+    private readonly classifier: Classifier = RULES,
+  ) {}
 
   /**
    * One governed call; its answer recorded as a step. A call that timed out is asked again
@@ -72,7 +77,7 @@ export class TriageAgent {
   /** Decides, within a span so the run's timeline shows why each ticket got its action. */
   async decide(ticket: Ticket, queue: readonly Ticket[]): Promise<TicketAction> {
     return this.run.span('classify ticket', { kind: 'prompt', ticket_id: ticket.id }, () =>
-      Promise.resolve(decide(ticket, queue)),
+      this.classifier.decide(ticket, queue, this.run),
     );
   }
 
