@@ -66,7 +66,7 @@ describe('policy decision: tools, policy versions, approvals', () => {
     const intentId = ulid();
     const outcome = run
       // A call that needs an approval waits for the human's answer, as the agent would.
-      .call(tool, args, { intentId, timeoutMs: 45_000, waitForApproval: 45_000 })
+      .call(tool, args, { intentId, timeoutMs: 75_000, waitForApproval: 75_000 })
       .catch((error: unknown) => error);
     return { intentId, outcome };
   };
@@ -82,7 +82,7 @@ describe('policy decision: tools, policy versions, approvals', () => {
       seedBuiltins: false,
       serviceEnv: (service): Record<string, string> =>
         service === 'policy-decision'
-          ? { POLICY_APPROVAL_TTL_SECONDS: '25', POLICY_APPROVAL_SWEEP_MS: '250' }
+          ? { POLICY_APPROVAL_TTL_SECONDS: '50', POLICY_APPROVAL_SWEEP_MS: '250' }
           : {},
     });
     tokens.admin = await humanWithToken(nc, env, 'ops-admin', ['admin']);
@@ -280,7 +280,7 @@ describe('policy decision: tools, policy versions, approvals', () => {
     expect(reserved.data).toMatchObject({ tool: 'zendesk.bulk_close', reserved_micro_usd: 1000 });
     expect(await bulk.outcome).toMatchObject({ status: 'failed', reason: 'tool_misconfigured' });
 
-    // Nobody answers the other one: it expires (TTL 25 s here, so that the CLI calls above fit in
+    // Nobody answers the other one: it expires (TTL 50 s here, so that the CLI calls above fit in
     // it on a loaded machine), the intent is denied, and a late approval is refused.
     const expired = await other.outcome;
     expect(expired).toBeInstanceOf(DeniedError);
@@ -295,7 +295,7 @@ describe('policy decision: tools, policy versions, approvals', () => {
     );
     expect(late.status).toBe(1);
     expect(late.stderr).toMatch(/expired/);
-  }, 60_000);
+  }, 120_000);
 
   it('rolls back to an earlier version by publishing its content as a new version', () => {
     const shadow = join(dir, 'strict');

@@ -1,12 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, removeEnv } from '@warden/messaging';
-import { BUILTIN_POLICY_FILES } from '@warden/policy';
 import { ApprovalDeniedError, Warden } from '@warden/sdk';
 import {
-  POLICIES_DIR,
   runScenario,
   SCENARIOS,
   TRIAGE_AGENT,
@@ -14,21 +8,11 @@ import {
   type ScenarioContext,
   type ScenarioResult,
 } from '@warden/support-triage';
-import {
-  humanWithToken,
-  makeTempDir,
-  readStream,
-  registerAgents,
-  removeTempDir,
-  startNats,
-  uniqueEnv,
-  type TestNats,
-} from '@warden/testing';
+import { humanWithToken, readStream, registerAgents } from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHelpdeskProcess, type HelpdeskProcess } from './support/helpdesk.js';
-import { runWarden } from './support/processes.js';
-import { Stack, type StackService } from './support/stack.js';
-import { exampleFiles } from './support/triage.js';
+import type { HelpdeskProcess } from './support/helpdesk.js';
+import { startReferenceStack, type ReferenceStack } from './support/reference-stack.js';
+import type { Stack, StackService } from './support/stack.js';
 
 interface Ticket {
   id: number;
@@ -51,27 +35,23 @@ interface Write {
  * no write applied twice.
  */
 describe('support-triage: the reference workflow end to end', () => {
-  const env = uniqueEnv('triage-e2e');
-  const apiToken = `hd-${randomBytes(24).toString('hex')}`;
-  let nats: TestNats;
+  let reference: ReferenceStack;
+  let env = '';
   let nc: NatsConnection;
-  let dir: string;
   let helpdesk: HelpdeskProcess;
   let stack: Stack;
   let warden: Warden;
   let context: ScenarioContext;
-  let adminToken = '';
   let leadToken = '';
   const results = new Map<string, ScenarioResult>();
   /** The queue right after the routine triage of a fresh seed. */
   let triaged: Ticket[] = [];
 
-  const cli = (token: string, args: string[], input?: string) =>
-    runWarden({ env, natsUrl: nats.url }, args, { WARDEN_TOKEN: token }, input);
+  const cli = (token: string, args: string[]) => reference.cli(token, args);
   // What the business sees: the helpdesk's own API, with the token only the executor holds.
   const tickets = async () => {
     const response = await fetch(`${helpdesk.url}/tickets?limit=100`, {
-      headers: { authorization: `Bearer ${apiToken}` },
+      headers: { authorization: `Bearer ${reference.apiToken}` },
     });
     return ((await response.json()) as { tickets: Ticket[] }).tickets;
   };
@@ -80,52 +60,12 @@ describe('support-triage: the reference workflow end to end', () => {
     ((await helpdesk.admin('GET', '/writes')) as { writes: Write[] }).writes;
 
   beforeAll(async () => {
-    nats = await startNats();
-    nc = await connectNats({ servers: nats.url, name: 'triage-e2e' });
-    dir = await makeTempDir('warden-triage-e2e-');
-    helpdesk = await startHelpdeskProcess({
-      apiToken,
-      adminToken: 'helpdesk-admin-e2e-token',
-      dataDir: join(dir, 'helpdesk'),
+    reference = await startReferenceStack('triage-e2e', {
+      executorEnv: { EXECUTOR_BREAKER_COOLDOWN_MS: '2000' },
     });
-    const upstreams = join(dir, 'upstreams.yaml');
-    writeFileSync(
-      upstreams,
-      `helpdesk:\n  base_url: ${helpdesk.url}\n  tools: ["zendesk.*"]\n  allow_private: true\n`,
-    );
-    stack = await Stack.start({
-      env,
-      natsUrl: nats.url,
-      dataDir: join(dir, 'data'),
-      seedBuiltins: false,
-      serviceEnv: (service): Record<string, string> =>
-        service === 'tool-executor'
-          ? { EXECUTOR_UPSTREAMS_FILE: upstreams, EXECUTOR_BREAKER_COOLDOWN_MS: '2000' }
-          : {},
-    });
-    adminToken = await humanWithToken(nc, env, 'ops-admin', ['admin']);
+    ({ env, nc, helpdesk, stack } = reference);
     await humanWithToken(nc, env, TRIAGE_AGENT.owner, ['support']);
     leadToken = await humanWithToken(nc, env, 'lee', ['support-leads']);
-
-    const registered = cli(adminToken, ['tools', 'register', ...exampleFiles('tools')]);
-    expect(registered.status, registered.stderr).toBe(0);
-    const builtin = join(dir, 'builtin.cedar');
-    writeFileSync(builtin, BUILTIN_POLICY_FILES[0]?.text ?? '');
-    const published = cli(adminToken, [
-      'policies',
-      'publish',
-      POLICIES_DIR,
-      builtin,
-      '--message',
-      'support-triage reference policies',
-    ]);
-    expect(published.status, published.stderr).toBe(0);
-    const secret = cli(
-      adminToken,
-      ['secrets', 'set', 'helpdesk/api-token', '--from-stdin'],
-      apiToken,
-    );
-    expect(secret.status, secret.stderr).toBe(0);
 
     const { agent_id: agentId, ...attributes } = TRIAGE_AGENT;
     const secrets = await registerAgents(nc, env, [agentId], {
@@ -134,7 +74,7 @@ describe('support-triage: the reference workflow end to end', () => {
       tool_groups: [...attributes.tool_groups],
     });
     warden = await Warden.connect({
-      servers: nats.url,
+      servers: reference.nats.url,
       env,
       agentId,
       credential: { clientSecret: secrets.get(agentId) ?? '' },
@@ -150,12 +90,7 @@ describe('support-triage: the reference workflow end to end', () => {
 
   afterAll(async () => {
     await warden.close();
-    await stack.stop();
-    await helpdesk.stop();
-    await removeEnv(nc, env);
-    await nc.close();
-    await removeTempDir(dir);
-    await nats.stop();
+    await reference.stop();
   }, 60_000);
 
   it('plays every scenario to its expected, logged end', async () => {

@@ -1,27 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, removeEnv } from '@warden/messaging';
-import { BUILTIN_POLICY_FILES } from '@warden/policy';
 import type { Run, Warden } from '@warden/sdk';
-import {
-  auditSql,
-  humanWithToken,
-  makeTempDir,
-  readStream,
-  removeTempDir,
-  startNats,
-  uniqueEnv,
-  waitFor,
-  type TestNats,
-} from '@warden/testing';
+import { auditSql, humanWithToken, readStream, waitFor } from '@warden/testing';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHelpdeskProcess, type HelpdeskProcess } from './support/helpdesk.js';
-import { ROOT, runWarden } from './support/processes.js';
-import { connectTriageAgent, exampleFiles } from './support/triage.js';
-import { Stack } from './support/stack.js';
+import type { HelpdeskProcess } from './support/helpdesk.js';
+import { startReferenceStack, type ReferenceStack } from './support/reference-stack.js';
+import type { Stack } from './support/stack.js';
+import { connectTriageAgent } from './support/triage.js';
 
 /**
  * Issue 7 across processes: the reference helpdesk as its own process, its credential set with
@@ -29,73 +14,28 @@ import { Stack } from './support/stack.js';
  * SDK agent whose reads and writes reach the helpdesk through all five services.
  */
 describe('tool executor: the reference helpdesk through the whole stack', () => {
-  const env = uniqueEnv('executor-e2e');
-  const apiToken = `hd-${randomBytes(24).toString('hex')}`;
-  let nats: TestNats;
+  let reference: ReferenceStack;
+  let env = '';
   let nc: NatsConnection;
-  let dir: string;
   let helpdesk: HelpdeskProcess;
   let stack: Stack;
+  let apiToken = '';
   let agent: Warden;
   let run: Run;
-  let adminToken = '';
 
   const warden = (args: string[], input?: string) =>
-    runWarden({ env, natsUrl: nats.url }, args, { WARDEN_TOKEN: adminToken }, input);
+    reference.cli(reference.adminToken, args, input);
 
   beforeAll(async () => {
-    nats = await startNats();
-    nc = await connectNats({ servers: nats.url, name: 'executor-e2e' });
-    dir = await makeTempDir('warden-executor-e2e-');
-    helpdesk = await startHelpdeskProcess({
-      apiToken,
-      adminToken: 'helpdesk-admin-e2e-token',
-      dataDir: join(dir, 'helpdesk'),
-    });
-    const upstreams = join(dir, 'upstreams.yaml');
-    writeFileSync(
-      upstreams,
-      `helpdesk:\n  base_url: ${helpdesk.url}\n  tools: ["zendesk.*"]\n  allow_private: true\n`,
-    );
-    stack = await Stack.start({
-      env,
-      natsUrl: nats.url,
-      dataDir: join(dir, 'data'),
-      seedBuiltins: false,
-      serviceEnv: (service): Record<string, string> =>
-        service === 'tool-executor' ? { EXECUTOR_UPSTREAMS_FILE: upstreams } : {},
-    });
-    adminToken = await humanWithToken(nc, env, 'ops-admin', ['admin']);
+    reference = await startReferenceStack('executor-e2e');
+    ({ env, nc, helpdesk, stack, apiToken } = reference);
     await humanWithToken(nc, env, 'alice', ['support-leads']);
-
-    const registered = warden(['tools', 'register', ...exampleFiles('tools')]);
-    expect(registered.status, registered.stderr).toBe(0);
-    const builtin = join(dir, 'builtin.cedar');
-    writeFileSync(builtin, BUILTIN_POLICY_FILES[0]?.text ?? '');
-    const published = warden([
-      'policies',
-      'publish',
-      join(ROOT, 'examples/support-triage/policies'),
-      builtin,
-      '--message',
-      'support-triage reference policies',
-    ]);
-    expect(published.status, published.stderr).toBe(0);
-    const secret = warden(['secrets', 'set', 'helpdesk/api-token', '--from-stdin'], apiToken);
-    expect(secret.status, secret.stderr).toBe(0);
-    expect(`${secret.stdout}${secret.stderr}`).not.toContain(apiToken);
-
-    ({ agent, run } = await connectTriageAgent(nc, nats.url, env));
+    ({ agent, run } = await connectTriageAgent(nc, reference.nats.url, env));
   }, 120_000);
 
   afterAll(async () => {
     await agent.close();
-    await stack.stop();
-    await helpdesk.stop();
-    await removeEnv(nc, env);
-    await nc.close();
-    await removeTempDir(dir);
-    await nats.stop();
+    await reference.stop();
   }, 60_000);
 
   it('reads and updates tickets on the helpdesk, each write applied once', async () => {
