@@ -114,7 +114,7 @@ async function up(options: UpOptions): Promise<void> {
     await nats.stop();
   };
   const helpdesk = helpdeskState(options.state, options.env);
-  let upstreams: string;
+  let agentSecret: string;
   try {
     const started = await step(
       'Starting the reference helpdesk',
@@ -125,33 +125,22 @@ async function up(options: UpOptions): Promise<void> {
       },
       (started) => `Reference helpdesk on ${started.url} (data in ${displayPath(helpdesk.dir)})`,
     );
-    upstreams = writeUpstreamTable(helpdesk.dir, started.url);
-  } catch (error) {
-    await stopAll();
-    throw error;
-  }
-  try {
+    const upstreams = writeUpstreamTable(helpdesk.dir, started.url);
     for (const [index, name] of SERVICES.entries()) {
       const port = options.httpPort + index;
       const env = serviceEnv(options, port, identity, upstreams);
-      const step = ora(`Starting ${name}`).start();
-      try {
-        running.push(
-          options.split ? await startProcess(name, env, port) : await startInProcess(name, env),
-        );
-        step.succeed(`${name} ready on http://127.0.0.1:${port}`);
-      } catch (error) {
-        step.fail(`${name} did not start`);
-        throw error;
-      }
+      await step(
+        `Starting ${name}`,
+        async () => {
+          const service = options.split
+            ? await startProcess(name, env, port)
+            : await startInProcess(name, env);
+          running.push(service);
+        },
+        () => `${name} ready on http://127.0.0.1:${port}`,
+        `${name} did not start`,
+      );
     }
-  } catch (error) {
-    await stopAll();
-    throw error;
-  }
-
-  let agentSecret: string;
-  try {
     const setup = await step('Registering the support-triage workflow', async () => {
       const admin = { env: options.env, nats: nats.url, stateDir: options.state };
       return ensureReference({ ...admin, token: await adminToken(admin) }, helpdesk);
@@ -234,6 +223,7 @@ async function step<T>(
   text: string,
   work: () => Promise<T>,
   done: (result: T) => string = () => text,
+  failed: string = text,
 ): Promise<T> {
   const spinner = ora(text).start();
   try {
@@ -241,7 +231,7 @@ async function step<T>(
     spinner.succeed(done(result));
     return result;
   } catch (error) {
-    spinner.fail();
+    spinner.fail(failed);
     throw error;
   }
 }
