@@ -7,7 +7,9 @@ import {
   formatMicros,
   formatUsd,
   ULID_PATTERN,
+  type DataOf,
   type Envelope,
+  type EventType,
 } from '@warden/contracts';
 import { isMessagingError, type EventPublisher, type PublishResult } from '@warden/messaging';
 import { decodeTime, ulid } from 'ulid';
@@ -238,7 +240,7 @@ export class Run {
    * @throws TypeError when there is no model call to report for.
    */
   async reportModelUsage(usage: ModelUsageReport): Promise<void> {
-    const { publisher, agentId, calls } = this.context;
+    const { publisher, calls } = this.context;
     if (calls.isClosed) throw WardenConnectionError.closed();
     const intentId = usage.intentId ?? this.lastModelCall;
     if (intentId === undefined) {
@@ -247,17 +249,11 @@ export class Run {
       );
     }
     await publisher.publish(
-      buildEvent({
-        type: 'model.usage',
-        env: publisher.env,
+      this.runEvent('model.usage', {
         // Derived, so a report sent again is a duplicate JetStream drops (and never the id of the
         // model.requested, which shares the intent id).
         eventId: deriveEventId(intentId, 'model.usage'),
         intentId,
-        runId: this.runId,
-        agentId,
-        ...(this.workflow === undefined ? {} : { workflow: this.workflow }),
-        producer: publisher.producer,
         data: {
           model: usage.model,
           input_tokens: usage.inputTokens,
@@ -336,17 +332,11 @@ export class Run {
 
   /** Ends the run (`run.ended`): Warden stops counting it, and the audit log shows how it ended. */
   async end(options: EndRunOptions): Promise<void> {
-    const { publisher, agentId, calls } = this.context;
+    const { publisher, calls } = this.context;
     if (calls.isClosed) throw WardenConnectionError.closed();
     await publisher.publish(
-      buildEvent({
-        type: 'run.ended',
-        env: publisher.env,
+      this.runEvent('run.ended', {
         eventId: ulid(),
-        runId: this.runId,
-        agentId,
-        ...(this.workflow === undefined ? {} : { workflow: this.workflow }),
-        producer: publisher.producer,
         data: {
           status: options.status,
           ...(options.outcome ? { outcome: options.outcome.slice(0, 2048) } : {}),
@@ -360,7 +350,7 @@ export class Run {
     args: Record<string, unknown>,
     options: CallOptions,
   ): Promise<CallResult> {
-    const { agentId, publisher, outcomes, tokens, calls } = this.context;
+    const { outcomes, tokens, calls } = this.context;
     const intentId = options.intentId ?? ulid();
     if (!ULID_PATTERN.test(intentId)) {
       throw new TypeError(
@@ -378,15 +368,9 @@ export class Run {
     let waiter: OutcomeWaiter | undefined;
     try {
       const token = await scope.race(tokens.token());
-      const event = buildEvent({
-        type: 'intent.proposed',
-        env: publisher.env,
+      const event = this.runEvent('intent.proposed', {
         eventId: intentId,
         intentId,
-        runId: this.runId,
-        agentId,
-        ...(this.workflow === undefined ? {} : { workflow: this.workflow }),
-        producer: publisher.producer,
         data: { tool, args, step },
       });
       // Listen before proposing, so the answer cannot slip past. An intent id the caller brought
@@ -438,20 +422,14 @@ export class Run {
     maxOutputTokens: number | undefined,
     timeoutMs: number,
   ): Promise<ModelRoute> {
-    const { agentId, publisher, outcomes, calls } = this.context;
+    const { outcomes, calls } = this.context;
     const intentId = ulid();
     const scope = calls.begin(intentId, timeoutMs);
     let waiter: OutcomeWaiter | undefined;
     try {
-      const event = buildEvent({
-        type: 'model.requested',
-        env: publisher.env,
+      const event = this.runEvent('model.requested', {
         eventId: intentId,
         intentId,
-        runId: this.runId,
-        agentId,
-        ...(this.workflow === undefined ? {} : { workflow: this.workflow }),
-        producer: publisher.producer,
         data: {
           task_class: taskClass,
           estimated_tokens: estimatedTokens,
@@ -494,20 +472,26 @@ export class Run {
     }
   }
 
-  private async reportSpan(data: Envelope<'trace.span'>['data']): Promise<void> {
+  /** An event of this run, from this agent: the envelope fields every one of them shares. */
+  private runEvent<T extends EventType>(
+    type: T,
+    fields: { eventId: string; intentId?: string; data: DataOf<T> },
+  ): Envelope<T> {
     const { publisher, agentId } = this.context;
-    await publisher.publish(
-      buildEvent({
-        type: 'trace.span',
-        env: publisher.env,
-        eventId: ulid(),
-        runId: this.runId,
-        agentId,
-        ...(this.workflow === undefined ? {} : { workflow: this.workflow }),
-        producer: publisher.producer,
-        data,
-      }),
-    );
+    return buildEvent({
+      type,
+      env: publisher.env,
+      runId: this.runId,
+      agentId,
+      ...(this.workflow === undefined ? {} : { workflow: this.workflow }),
+      producer: publisher.producer,
+      ...fields,
+    });
+  }
+
+  private async reportSpan(data: Envelope<'trace.span'>['data']): Promise<void> {
+    const { publisher } = this.context;
+    await publisher.publish(this.runEvent('trace.span', { eventId: ulid(), data }));
   }
 
   /**
