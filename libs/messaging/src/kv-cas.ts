@@ -4,11 +4,18 @@ import { MessagingError } from './messaging.errors.js';
 import { isApiError } from './provision.js';
 
 /** Options of {@link casUpdate}. */
-export interface CasOptions {
+export interface CasOptions<T = unknown> {
   /** Attempts (read, compute, write) before giving up with `cas_conflict`. Default 10. */
   maxAttempts?: number;
   /** Upper bound of the random pause after a conflict, doubled per attempt. Default 2 ms. */
   backoffMs?: number;
+  /**
+   * The value and revision this caller last read or wrote (a cache of its own): the first round
+   * computes on it instead of reading the key, saving a round trip and a parse. When someone
+   * wrote since, that round loses like any other and the next one reads. Omit it when unsure:
+   * `undefined` as `value` means the key was absent at `revision`.
+   */
+  known?: { readonly value: T | undefined; readonly revision: number } | undefined;
 }
 
 /** What {@link casUpdate} ended with. */
@@ -42,15 +49,15 @@ export async function casUpdate<T>(
   kv: KV,
   key: string,
   mutate: (current: T | undefined) => T | undefined | Promise<T | undefined>,
-  options: CasOptions = {},
+  options: CasOptions<T> = {},
 ): Promise<CasResult<T>> {
   const { maxAttempts = 10, backoffMs = 2 } = options;
+  let known = options.known;
   for (let attempt = 1; ; attempt++) {
-    const entry = await kv.get(key);
-    // A deleted or purged key keeps a revision (its tombstone): write over it with that revision.
-    const present = entry !== null && entry.operation === 'PUT';
-    const current = present ? entry.json<T>() : undefined;
-    const revision = entry?.revision ?? 0;
+    const { value, revision } = known ?? (await read(kv, key));
+    const current = value as T | undefined;
+    const fromCache = known !== undefined;
+    known = undefined;
     const next = await mutate(current);
     if (next === undefined) return { value: current, revision, written: false, attempts: attempt };
     const bytes = encoder.encode(JSON.stringify(next));
@@ -68,13 +75,22 @@ export async function casUpdate<T>(
       if (attempt >= maxAttempts) {
         throw new MessagingError(
           'cas_conflict',
-          `compare-and-set of ${entry?.bucket ?? 'KV'}/${key} lost to concurrent writers ${attempt} times`,
+          `compare-and-set of KV key ${key} lost to concurrent writers ${attempt} times`,
           { cause: error },
         );
       }
+      // A stale cache is no collision: read again at once.
+      if (fromCache) continue;
       // Jittered pause: writers that collided should not collide again in lockstep.
       const pause = Math.random() * backoffMs * 2 ** Math.min(attempt - 1, 6);
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
+}
+
+async function read(kv: KV, key: string): Promise<{ value: unknown; revision: number }> {
+  const entry = await kv.get(key);
+  // A deleted or purged key keeps a revision (its tombstone): write over it with that revision.
+  const present = entry !== null && entry.operation === 'PUT';
+  return { value: present ? entry.json() : undefined, revision: entry?.revision ?? 0 };
 }

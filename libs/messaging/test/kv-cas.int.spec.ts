@@ -88,4 +88,37 @@ describe('casUpdate', () => {
     expect(error).toMatchObject({ code: 'cas_conflict', retryable: true });
     expect(rounds).toBe(3);
   });
+
+  it('computes on a known value without reading, and reads again when it is stale', async () => {
+    const first = await casUpdate<number>(kv, 'cached', (current) => (current ?? 0) + 1);
+    const seen: (number | undefined)[] = [];
+    const fromCache = await casUpdate<number>(
+      kv,
+      'cached',
+      (current) => {
+        seen.push(current);
+        return (current ?? 0) + 1;
+      },
+      // A value the key never held: proves the round computed on it rather than on a read.
+      { known: { value: 41, revision: first.revision } },
+    );
+    expect(fromCache).toMatchObject({ value: 42, written: true, attempts: 1 });
+    expect(seen).toEqual([41]);
+
+    // Another writer moved the key on: the known revision loses, the next round reads.
+    await kv.put('cached', JSON.stringify(100));
+    seen.length = 0;
+    const stale = await casUpdate<number>(
+      kv,
+      'cached',
+      (current) => {
+        seen.push(current);
+        return (current ?? 0) + 1;
+      },
+      { known: { value: 42, revision: fromCache.revision } },
+    );
+    expect(stale).toMatchObject({ value: 101, written: true, attempts: 2 });
+    expect(seen).toEqual([42, 100]);
+    expect((await kv.get('cached'))?.json<number>()).toBe(101);
+  });
 });

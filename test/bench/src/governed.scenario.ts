@@ -22,8 +22,10 @@ export interface GovernedResult {
    * sustains measures queueing, so a lower rate is measured too.
    */
   paced: { rate: number; calls: number; latencyMs: Percentiles }[];
-  /** Resident memory of each service process after the load, MiB (split mode only). */
+  /** Resident memory of each process after the load, MiB (one per service in split mode). */
   rssMiB: Record<string, number>;
+  /** CPU time each process spent per call under saturation, ms: where the mesh's time goes. */
+  cpuMsPerCall: Record<string, number>;
 }
 
 const CLI = fileURLToPath(new URL('../../apps/cli/main.js', import.meta.url));
@@ -35,10 +37,23 @@ export async function measureGoverned(
   nc: NatsConnection,
   env: string,
   natsUrl: string,
-  options: { mode: 'in-process' | 'split'; clients: number; calls: number; rates: number[] },
+  options: {
+    mode: 'in-process' | 'split';
+    clients: number;
+    calls: number;
+    rates: number[];
+    /** Where to write a CPU profile of the `warden up` process (all services, in-process mode). */
+    profileDir?: string | undefined;
+  },
 ): Promise<GovernedResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'warden-bench-governed-'));
-  const stack = await startStack(env, natsUrl, dataDir, options.mode === 'split');
+  const stack = await startStack(
+    env,
+    natsUrl,
+    dataDir,
+    options.mode === 'split',
+    options.profileDir,
+  );
   const clients: Client[] = [];
   try {
     await seedBuiltins(nc, env);
@@ -58,13 +73,22 @@ export async function measureGoverned(
     for (const rate of options.rates) {
       paced.push(await pacedLoad(clients, rate, Math.min(options.calls, rate * 5)));
     }
+    const cpuBefore = stack.cpuMs();
     const saturated = await closedLoop(clients, options.calls);
+    const cpuAfter = stack.cpuMs();
+    const cpuMsPerCall = Object.fromEntries(
+      Object.entries(cpuAfter).map(([name, ms]) => [
+        name,
+        (ms - (cpuBefore[name] ?? Number.NaN)) / saturated.calls,
+      ]),
+    );
     return {
       mode: options.mode,
       clients: options.clients,
       saturated,
       paced,
       rssMiB: stack.rssMiB(),
+      cpuMsPerCall,
     };
   } finally {
     await Promise.all(clients.map((client) => client.close()));
@@ -160,6 +184,7 @@ async function pacedLoad(clients: Client[], rate: number, calls: number) {
 
 interface Stack {
   rssMiB(): Record<string, number>;
+  cpuMs(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -169,11 +194,13 @@ async function startStack(
   natsUrl: string,
   dataDir: string,
   split: boolean,
+  profileDir: string | undefined,
 ): Promise<Stack> {
   const base = await freePortRange(SERVICES);
   const child = spawn(
     process.execPath,
     [
+      ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
       CLI,
       'up',
       '--env',
@@ -198,16 +225,17 @@ async function startStack(
   const urls = Array.from({ length: SERVICES }, (_, i) => `http://127.0.0.1:${base + i}`);
   await waitReady(child, urls, 'warden up');
   return {
-    rssMiB: () => processTreeRss(child),
+    rssMiB: () => Object.fromEntries(processTree(child).map(({ name, pid }) => [name, rssOf(pid)])),
+    cpuMs: () =>
+      Object.fromEntries(processTree(child).map(({ name, pid }) => [name, cpuMsOf(pid)])),
     stop: () => stopChild(child),
   };
 }
 
-/** The RSS of the `warden up` process and of each service process it spawned, by name. */
-function processTreeRss(root: ChildProcess): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (root.pid === undefined) return out;
-  out['warden up'] = rssOf(root.pid);
+/** The `warden up` process and each process it spawned (services, the helpdesk), by name. */
+function processTree(root: ChildProcess): { name: string; pid: number }[] {
+  if (root.pid === undefined) return [];
+  const out = [{ name: 'warden up', pid: root.pid }];
   let children: string[] = [];
   try {
     children = readFileSync(`/proc/${root.pid}/task/${root.pid}/children`, 'utf8')
@@ -219,8 +247,7 @@ function processTreeRss(root: ChildProcess): Record<string, number> {
   }
   for (const pid of children) {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    const name = /dist\/apps\/([^/]+)\/main\.js/.exec(cmdline)?.[1] ?? pid;
-    out[name] = rssOf(Number(pid));
+    out.push({ name: /([^/]+)\/main\.js/.exec(cmdline)?.[1] ?? pid, pid: Number(pid) });
   }
   return out;
 }
@@ -229,6 +256,19 @@ function rssOf(pid: number): number {
   try {
     const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return kb ? Math.round(Number(kb) / 1024) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU time (user + system) a process has used so far, in ms. */
+function cpuMsOf(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime is the
+    // 12th, stime the 13th, in clock ticks of 10 ms.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return Number.NaN;
   }

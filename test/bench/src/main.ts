@@ -37,6 +37,7 @@ const { values } = parseArgs({
     rate: { type: 'string', multiple: true },
     mode: { type: 'string', multiple: true },
     nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' },
+    profile: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -44,7 +45,7 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     `npm run bench -- [--scenario transport|redaction|args|decision|policy-stage|governor|identity|ingest|governed]... [--events N] [--nats URL]\n` +
-      `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]...\n\n` +
+      `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]... [--profile DIR]\n\n` +
       `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
       `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
       `  redaction  µs per event redacted (clean and dirty)\n` +
@@ -56,7 +57,8 @@ if (values.help) {
       `  identity   authentication stage in-process: verifications/s and p99, new token vs cached\n` +
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
       `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
-      `             calling the built-in echo; paced at --rate calls/s, then saturated for --calls\n`,
+      `             calling the built-in echo; paced at --rate calls/s, then saturated for --calls;\n` +
+      `             --profile DIR writes a V8 CPU profile of the warden up process there (open in Chrome DevTools)\n`,
   );
   process.exit(0);
 }
@@ -247,6 +249,7 @@ if (chosen.includes('governed')) {
         clients: Number(values.clients),
         calls: Number(values.calls),
         rates: (values.rate ?? ['100', '500']).map(Number),
+        profileDir: values.profile,
       },
     );
     governed.push(result);
@@ -279,6 +282,13 @@ if (chosen.includes('governed')) {
         'RSS after load, MiB',
         Object.entries(result.rssMiB)
           .map(([name, mib]) => `${name} ${mib}`)
+          .join(', '),
+      ],
+      [
+        `governed, ${mode}`,
+        'CPU per call, saturated (ms)',
+        Object.entries(result.cpuMsPerCall)
+          .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
           .join(', '),
       ],
     );

@@ -300,7 +300,8 @@ async function startInProcess(name: ServiceName, env: NodeJS.ProcessEnv) {
 
 /** Runs a service as its own process (`node dist/apps/<name>/main.js`) and waits for /readyz. */
 async function startProcess(name: ServiceName, env: NodeJS.ProcessEnv, port: number) {
-  const child = spawn(process.execPath, [appPath(name, 'main.js')], {
+  // Node's own flags given to `warden up` (a heap limit, --cpu-prof) apply to each service too.
+  const child = spawn(process.execPath, [...process.execArgv, appPath(name, 'main.js')], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
