@@ -62,6 +62,26 @@ GROUP BY
     e.run_id,
     e.intent_id;
 
+CREATE TABLE default.checkpoints
+(
+    `env` LowCardinality(String),
+    `seq` UInt64,
+    `prev_digest` String,
+    `digest` String,
+    `event_ids` Array(String),
+    `types` Array(LowCardinality(String)),
+    `run_ids` Array(String),
+    `occurred_ats` Array(DateTime64(6, 'UTC')) CODEC(Delta(8), ZSTD(1)),
+    `row_digests` Array(String) CODEC(NONE),
+    `key_id` LowCardinality(String),
+    `signature` String CODEC(NONE),
+    `created_at` DateTime64(6, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY (env, seq)
+TTL toDateTime(created_at) + toIntervalDay(430)
+SETTINGS ttl_only_drop_parts = 1, index_granularity = 8192;
+
 CREATE VIEW default.cost_daily
 (
     `env` LowCardinality(String),

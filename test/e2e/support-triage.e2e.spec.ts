@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ApprovalDeniedError, Warden } from '@warden/sdk';
+import { ApprovalDeniedError, NonDeterminismError, parseRecording, Warden } from '@warden/sdk';
 import {
   runScenario,
   SCENARIOS,
@@ -8,7 +8,7 @@ import {
   type ScenarioContext,
   type ScenarioResult,
 } from '@warden/support-triage';
-import { humanWithToken, readStream, registerAgents } from '@warden/testing';
+import { auditSql, humanWithToken, readStream, registerAgents, waitFor } from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HelpdeskProcess } from './support/helpdesk.js';
 import { startReferenceStack, type ReferenceStack } from './support/reference-stack.js';
@@ -125,6 +125,104 @@ describe('support-triage: the reference workflow end to end', () => {
     expect(events.filter((event) => event.type === 'breaker.opened')).toHaveLength(1);
     expect(events.filter((event) => event.type === 'breaker.closed')).toHaveLength(1);
   });
+
+  it('replays the recorded triage with no traffic, and names the step a changed agent departs at', async () => {
+    const live = results.get('triage');
+    if (live === undefined) throw new Error('no triage run');
+    const { runId } = live;
+    // The run's answers reach the log a moment after the agent got them.
+    await waitFor(
+      async () => {
+        const [row] = await auditSql(
+          nc,
+          env,
+          "SELECT count() AS n FROM events WHERE env = {env:String} AND run_id = {run:String} AND type = 'intent.resolved'",
+          { env, run: runId },
+        );
+        return Number(row?.n) >= live.steps.length;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, message: 'the triage run in the log' },
+    );
+    const written = cli(reference.adminToken, [
+      'runs',
+      'recording',
+      runId,
+      '--purpose',
+      'replay e2e: the same agent',
+    ]);
+    expect(written.status, written.stderr).toBe(0);
+    const recording = parseRecording(JSON.parse(written.stdout));
+    // The reads seal their raw output: the replay feeds the agent what it really read.
+    expect(recording.steps.filter((step) => step.output_from === 'sealed').length).toBeGreaterThan(
+      2,
+    );
+
+    // What a replay would leave behind if it reached Warden: events of the run, or any proposal.
+    const traffic = async () =>
+      (await readStream(nc, env))
+        .map(({ event }) => event)
+        .filter(
+          (event) =>
+            event.run_id === runId ||
+            ['intent.proposed', 'run.started', 'tool.started', 'model.requested'].includes(
+              event.type,
+            ),
+        ).length;
+    const before = { traffic: await traffic(), tickets: await tickets(), writes: await writes() };
+
+    const replay = await Warden.replay({ recording });
+    const agent = new TriageAgent(replay);
+    await agent.triageQueue();
+    expect(await replay.end({ status: 'succeeded' })).toMatchObject({
+      complete: true,
+      consumed: live.steps.length,
+    });
+    // The same calls and answers; outputs as the agent saw them live where the tool seals them,
+    // else the log's copy.
+    expect(agent.steps.map(({ output: _, ...step }) => step)).toEqual(
+      live.steps.map(({ output: _, ...step }) => step),
+    );
+    agent.steps.forEach((step, i) => {
+      const recorded = recording.steps[i];
+      expect(step.output).toEqual(
+        recorded?.output_from === 'sealed'
+          ? live.steps[i]?.output
+          : recorded?.resolved?.data.output,
+      );
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await traffic()).toBe(before.traffic);
+    expect(await tickets()).toEqual(before.tickets);
+    expect(await writes()).toEqual(before.writes);
+
+    // A new prompt that looks tickets up by search instead of reading them: it departs at the
+    // first ticket read.
+    class SearchingAgent extends TriageAgent {
+      override async readTicket(id: number) {
+        await this.act('zendesk.search_tickets', { query: `#${id}`, limit: 1 });
+        return undefined;
+      }
+    }
+    const fetched = await Warden.replay({
+      servers: reference.nats.url,
+      env,
+      runId,
+      token: reference.adminToken,
+      purpose: 'replay e2e: a changed agent',
+    });
+    const departed = await new SearchingAgent(fetched)
+      .triageQueue()
+      .catch((error: unknown) => error);
+    const firstRead = recording.steps.find((step) => step.tool === 'zendesk.get_ticket');
+    expect(departed).toBeInstanceOf(NonDeterminismError);
+    expect(departed).toMatchObject({
+      step: firstRead?.step,
+      recorded: { name: 'zendesk.get_ticket', args: firstRead?.args },
+      asked: { name: 'zendesk.search_tickets' },
+    });
+    expect((departed as Error).message).toContain(`replay step ${firstRead?.step}:`);
+    expect(fetched.summary()).toMatchObject({ complete: false });
+  }, 60_000);
 
   it('runs the bulk close a lead approves exactly once, and never the injected one', async () => {
     const bulk = results.get('bulk-close')?.pending[0];

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, EventPublisher, removeEnv } from '@warden/messaging';
 import {
@@ -11,9 +12,24 @@ import {
   type TestNats,
 } from '@warden/testing';
 import { RejectedError, Warden } from '@warden/sdk';
+import { POLICIES_DIR } from '@warden/support-triage';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appMain, runWarden } from './support/processes.js';
+
+/** What `warden replay --workflow … --json` prints, as far as these tests read it. */
+interface ReplaySummaryJson {
+  runs: number;
+  decisions: number;
+  changed: number;
+  unreadable: number;
+  changes: { change: string; tool: string }[];
+  reports: {
+    run_id: string;
+    changed: number;
+    steps: { intentId: string; changed: boolean; recorded: { effect: string } }[];
+  }[];
+}
 
 /** `warden up` as a newcomer runs it, and `warden audit` against it. */
 describe('warden CLI', () => {
@@ -133,6 +149,59 @@ describe('warden CLI', () => {
     expect(login.status, login.stderr).toBe(0);
     expect(login.stdout).toMatch(/Logged in as admin/);
   });
+
+  it('replays every recorded run exactly, and names only the steps a weakened policy set changes', async () => {
+    const own = warden('replay', '--workflow', 'support-triage', '--since', '1h', '--json');
+    expect(own.status, own.stdout + own.stderr).toBe(0);
+    const exact = JSON.parse(own.stdout) as ReplaySummaryJson;
+    // The seven scenarios and the two played again, every decision as it was made.
+    expect(exact.runs).toBeGreaterThanOrEqual(9);
+    expect(exact.decisions).toBeGreaterThan(20);
+    expect([exact.changed, exact.unreadable]).toEqual([0, 0]);
+    const heldForLeads = exact.reports.flatMap((report) =>
+      report.steps
+        .filter((step) => step.recorded.effect === 'approval_required')
+        .map((step) => step.intentId),
+    );
+    // The bulk close of the inactive tickets, and the prompt injection's close of everything.
+    expect(heldForLeads.length).toBeGreaterThanOrEqual(2);
+
+    // Bulk close allowed outright: no support lead's approval.
+    const weakened = `${dir}/weakened-policies`;
+    await cp(POLICIES_DIR, weakened, { recursive: true });
+    const updates = await readFile(`${weakened}/updates.cedar`, 'utf8');
+    await writeFile(
+      `${weakened}/updates.cedar`,
+      updates.replace('unless { context.risk.bulk };', ';'),
+    );
+    const tried = warden(
+      'replay',
+      '--workflow',
+      'support-triage',
+      '--since',
+      '1h',
+      '--policies',
+      weakened,
+      '--json',
+    );
+    expect(tried.status, tried.stderr).toBe(1);
+    const summary = JSON.parse(tried.stdout) as ReplaySummaryJson;
+    expect(summary.changes.map(({ change, tool }) => [change, tool])).toEqual([
+      ['approval_required → allow', 'zendesk.bulk_close'],
+    ]);
+    const changed = summary.reports.flatMap((report) =>
+      report.steps.filter((step) => step.changed).map((step) => step.intentId),
+    );
+    expect(changed.sort()).toEqual(heldForLeads.sort());
+
+    const example = summary.reports.find((report) => report.changed > 0)?.run_id ?? '';
+    const readable = warden('replay', example, '--policies', weakened);
+    expect(readable.status).toBe(1);
+    expect(readable.stdout).toMatch(/replayed against the policy files/);
+    expect(readable.stdout).toMatch(
+      /approval_required → allow at step \d+ \(zendesk\.bulk_close\)/,
+    );
+  }, 120_000);
 
   it('registers an agent, shows it, and suspends it: its next call is rejected at identity', async () => {
     const refused = warden('agents', 'register', 'Bad.Id', '--owner', 'admin', '--domain', 'x');

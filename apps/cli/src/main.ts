@@ -9,6 +9,7 @@ import { costsCommand } from './commands/costs.command.js';
 import { demoCommand } from './commands/demo.command.js';
 import { executionsCommand } from './commands/executions.command.js';
 import { runsCommand } from './commands/runs.command.js';
+import { replayCommand } from './commands/replay.command.js';
 import { humansCommand } from './commands/humans.command.js';
 import { keysCommand } from './commands/keys.command.js';
 import { natsCommand } from './commands/nats.command.js';
@@ -47,6 +48,7 @@ const program = new Command('warden')
   .addCommand(secretsCommand())
   .addCommand(executionsCommand())
   .addCommand(runsCommand())
+  .addCommand(replayCommand())
   .addCommand(pauseCommand())
   .addCommand(resumeCommand())
   .addCommand(pausedCommand())

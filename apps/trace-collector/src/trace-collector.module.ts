@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { openEventStore, type EventStore } from '@warden/event-store';
-import { connectNats, provisionEnv } from '@warden/messaging';
+import { connectNats, ensureKvBuckets, provisionEnv } from '@warden/messaging';
 import {
   ReadinessRegistry,
   SERVICE_CONFIG,
@@ -17,10 +17,25 @@ import {
 import type { Logger } from '@warden/telemetry';
 import type { CollectorConfig } from './config.js';
 import { AuditApiHandler } from './handlers/audit-api.handler.js';
+import { AuditVerifier } from './infra/audit-verifier.js';
+import {
+  CHECKPOINT_KEYS_BUCKET,
+  CheckpointKeyRegistry,
+  loadSigningKey,
+} from './infra/checkpoint-keys.js';
+import { Checkpointer } from './infra/checkpointer.js';
 import { IngestService } from './infra/ingest.service.js';
+import type { CheckpointSigner } from './domain/checkpoint-chain.js';
 
 const NATS = Symbol('nats');
 const EVENT_STORE = Symbol('event-store');
+const CHECKPOINT_KEYS = Symbol('checkpoint-keys');
+
+/** The collector's signing key, and the env's published keys it is registered in. */
+interface CheckpointKeys {
+  signer: CheckpointSigner;
+  registry: CheckpointKeyRegistry;
+}
 
 /**
  * Owns the collector's resources and the order they start and stop in:
@@ -38,9 +53,11 @@ class CollectorLifecycle
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CHECKPOINT_KEYS) keys: CheckpointKeys,
     readiness: ReadinessRegistry,
   ) {
     const env = config.WARDEN_ENV;
+    const checkpointer = new Checkpointer(store, env, keys.signer);
     this.ingest = new IngestService(
       nc,
       store,
@@ -51,8 +68,10 @@ class CollectorLifecycle
         ackWaitMs: config.COLLECTOR_ACK_WAIT_MS,
       },
       logger,
+      checkpointer,
     );
-    this.audit = new AuditApiHandler(nc, store, env, logger);
+    const verifier = new AuditVerifier(store, env, keys.registry, checkpointer);
+    this.audit = new AuditApiHandler(nc, store, env, logger, verifier);
     readiness.register('nats', () => ({ ok: !nc.isClosed(), detail: nc.getServer() }));
     readiness.register('consumer', () => ({
       ok: this.ingest.running,
@@ -109,6 +128,33 @@ class CollectorLifecycle
         const migrated = await store.migrate();
         logger.info({ ...migrated, kind: store.kind }, 'event store ready');
         return store;
+      },
+    },
+    {
+      // Before the consumer starts: no batch is stored without a checkpoint, and none is signed
+      // by a key verifiers cannot find.
+      provide: CHECKPOINT_KEYS,
+      inject: [SERVICE_CONFIG, SERVICE_LOGGER, NATS],
+      useFactory: async (
+        config: CollectorConfig,
+        logger: Logger,
+        nc: NatsConnection,
+      ): Promise<CheckpointKeys> => {
+        const key = await loadSigningKey(config.COLLECTOR_SIGNING_KEY, config.WARDEN_DATA_DIR);
+        const { [CHECKPOINT_KEYS_BUCKET]: kv } = await ensureKvBuckets(nc, config.WARDEN_ENV, [
+          CHECKPOINT_KEYS_BUCKET,
+        ]);
+        const registry = new CheckpointKeyRegistry(kv);
+        await registry.publish(key.keyId, key.rawPublicKey);
+        logger.info(
+          {
+            keyId: key.keyId,
+            generated: key.generated,
+            configured: config.COLLECTOR_SIGNING_KEY !== undefined,
+          },
+          'checkpoint signing key published',
+        );
+        return { signer: key, registry };
       },
     },
     CollectorLifecycle,

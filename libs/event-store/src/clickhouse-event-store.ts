@@ -1,9 +1,23 @@
 import { z } from 'zod';
+import {
+  AtRow,
+  CheckpointHeadRow,
+  CheckpointRow,
+  EventDigestRow,
+  EventRefRow,
+  toCheckpointLine,
+  type Checkpoint,
+  type CheckpointHead,
+  type DigestEventsOptions,
+  type EventDigests,
+  type EventRef,
+} from './checkpoint.js';
 import type { Driver, QueryResult } from './driver.js';
 import {
   checkEventRow,
   EVENT_COLUMNS,
   toInsertLine,
+  toClickHouseDateTime64,
   toSafeInteger,
   toStoredEvent,
   type EventRow,
@@ -19,7 +33,7 @@ import type {
 } from './event-store.js';
 import { EventStoreError, EventStoreErrorCode } from './event-store.errors.js';
 import { findMigrationsDir, loadMigrations, planMigrations } from './migrations.js';
-import { SQL } from './queries.js';
+import { CHECKPOINT_COLUMNS, SQL } from './queries.js';
 import { toReadOnlyStatement } from './sql-text.js';
 
 /** Printable ASCII: the token travels in a URL (server) or a SETTINGS literal (chDB). */
@@ -37,6 +51,11 @@ const AppliedMigrationRow = z.object({
 
 /** Ids per findExistingEventIds statement: keeps each request's parameters to ~100 KB. */
 const EXISTING_IDS_CHUNK = 4_000;
+
+/** DateTime64's last instant: "no upper bound" for a time parameter. */
+const END_OF_TIME = '2299-12-31 23:59:59.999999';
+/** Its first: "no lower bound". */
+const START_OF_TIME = '1900-01-01 00:00:00.000000';
 
 const READ_ONLY_DEFAULTS = { maxRows: 1_000, timeoutMs: 30_000 } as const;
 const READ_ONLY_MAX = { maxRows: 100_000, timeoutMs: 600_000 } as const;
@@ -173,6 +192,84 @@ export class ClickHouseEventStore implements EventStore {
       // The engine was asked for maxRows + 1 rows: getting them means there were more.
       truncated: result.rows.length > maxRows,
     };
+  }
+
+  async digestEvents(
+    eventIds: readonly string[],
+    options: DigestEventsOptions = {},
+  ): Promise<EventDigests> {
+    const driver = this.#open();
+    const until = options.until === undefined ? END_OF_TIME : toClickHouseDateTime64(options.until);
+    const unique = [...new Set(eventIds)];
+    let at: string | undefined;
+    const rows = [];
+    // Chunked like findExistingEventIds. `at` is the first chunk's: every row the caller means was
+    // stored before that statement started.
+    for (let start = 0; start < unique.length; start += EXISTING_IDS_CHUNK) {
+      const result = await driver.query(SQL.eventDigests, {
+        env: options.env ?? '',
+        event_ids: unique.slice(start, start + EXISTING_IDS_CHUNK),
+        until,
+      });
+      const chunk = parseRows(result, EventDigestRow.extend({ at: AtRow.shape.at }));
+      for (const { at: chunkAt, ...row } of chunk) {
+        at ??= chunkAt;
+        rows.push(row);
+      }
+    }
+    return { at: at ?? (await this.now()), rows };
+  }
+
+  async insertCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    const driver = this.#open();
+    await driver.insertRows({
+      table: 'checkpoints',
+      columns: CHECKPOINT_COLUMNS,
+      body: toCheckpointLine(checkpoint),
+      settings: { async_insert: 0 },
+    });
+  }
+
+  async lastCheckpoint(env: string): Promise<CheckpointHead | undefined> {
+    const result = await this.#open().query(SQL.lastCheckpoint, { env });
+    return parseRows(result, CheckpointHeadRow)[0];
+  }
+
+  async readCheckpoints(
+    env: string,
+    page: { since?: string; offset: number; limit: number },
+  ): Promise<Checkpoint[]> {
+    const driver = this.#open();
+    const result = await driver.query(SQL.checkpoints, {
+      env,
+      since: page.since === undefined ? START_OF_TIME : toClickHouseDateTime64(page.since),
+      offset: parseOption('offset', page.offset, z.int().min(0)),
+      limit: parseOption('limit', page.limit, Limit(10_000)),
+    });
+    return parseRows(result, CheckpointRow);
+  }
+
+  async findUncoveredEvents(
+    env: string,
+    window: { since?: string; until: string; limit: number },
+  ): Promise<EventRef[]> {
+    const driver = this.#open();
+    const result = await driver.query(SQL.uncoveredEvents, {
+      env,
+      since: window.since === undefined ? START_OF_TIME : toClickHouseDateTime64(window.since),
+      until: toClickHouseDateTime64(window.until),
+      limit: parseOption('limit', window.limit, Limit(100_000)),
+    });
+    return parseRows(result, EventRefRow);
+  }
+
+  async now(): Promise<string> {
+    const result = await this.#open().query(SQL.now);
+    const [row] = parseRows(result, AtRow);
+    if (row === undefined) {
+      throw new EventStoreError(EventStoreErrorCode.InvalidResult, 'now64() returned no row');
+    }
+    return row.at;
   }
 
   async count(env?: string): Promise<number> {

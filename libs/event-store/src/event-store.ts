@@ -1,3 +1,10 @@
+import type {
+  Checkpoint,
+  CheckpointHead,
+  DigestEventsOptions,
+  EventDigests,
+  EventRef,
+} from './checkpoint.js';
 import type { EventRow, StoredEvent } from './event-row.js';
 
 /** A result column: its name and ClickHouse type. */
@@ -102,6 +109,41 @@ export interface EventStore {
     params?: Record<string, unknown>,
     options?: ReadOnlyQueryOptions,
   ): Promise<ReadOnlyQueryResult>;
+
+  /**
+   * The engine-computed digest of each event in `eventIds` (every column of its row or rows, see
+   * `ROW_DIGEST_SQL`), with the engine's clock. The trace collector checkpoints a batch with it
+   * and `audit verify` recomputes it with the same statement.
+   */
+  digestEvents(eventIds: readonly string[], options?: DigestEventsOptions): Promise<EventDigests>;
+
+  /** Appends one checkpoint (no validation of its chain: that is the collector's). */
+  insertCheckpoint(checkpoint: Checkpoint): Promise<void>;
+
+  /** The env's last checkpoint by `seq`, or undefined when it has none. */
+  lastCheckpoint(env: string): Promise<CheckpointHead | undefined>;
+
+  /**
+   * A page of the env's checkpoints created at or after `since` (RFC 3339), by `seq`.
+   *
+   * @throws EventStoreError `invalid_input` for a bad `since`, `offset` or `limit`.
+   */
+  readCheckpoints(
+    env: string,
+    page: { since?: string; offset: number; limit: number },
+  ): Promise<Checkpoint[]>;
+
+  /**
+   * Rows of the env stored between `since` and `until` (RFC 3339) that no checkpoint covers,
+   * oldest first, at most `limit`.
+   */
+  findUncoveredEvents(
+    env: string,
+    window: { since?: string; until: string; limit: number },
+  ): Promise<EventRef[]>;
+
+  /** The engine's clock, RFC 3339 with microseconds. */
+  now(): Promise<string>;
 
   /** Number of stored events, in one env or in all. */
   count(env?: string): Promise<number>;

@@ -1,4 +1,13 @@
 export type {
+  Checkpoint,
+  CheckpointHead,
+  DigestEventsOptions,
+  EventDigest,
+  EventDigests,
+  EventRef,
+} from './checkpoint.js';
+export { DIGESTED_COLUMN_NAMES } from './row-digest.js';
+export type {
   EventStore,
   InsertEventsOptions,
   MigrateResult,

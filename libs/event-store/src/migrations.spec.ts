@@ -39,6 +39,7 @@ describe('the migrations in deploy/clickhouse', () => {
       [2, '0002_views'],
       [3, '0003_cost_views'],
       [4, '0004_run_views'],
+      [5, '0005_checkpoints'],
     ]);
     expect(migrations[0]?.statements).toHaveLength(1);
     expect(migrations[0]?.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS events/);
@@ -59,6 +60,8 @@ describe('the migrations in deploy/clickhouse', () => {
       'run_overview',
       'run_denials',
     ]);
+    expect(migrations[4]?.statements).toHaveLength(1);
+    expect(migrations[4]?.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS checkpoints/);
   });
 
   it('only use statements that can be re-run', () => {

@@ -25,7 +25,13 @@ export interface Target {
   cleanup(): Promise<void>;
 }
 
-const MIGRATION_IDS = ['0001_events', '0002_views', '0003_cost_views', '0004_run_views'];
+const MIGRATION_IDS = [
+  '0001_events',
+  '0002_views',
+  '0003_cost_views',
+  '0004_run_views',
+  '0005_checkpoints',
+];
 
 let sequence = 0;
 /** A unique env per test, so tests never see each other's rows (and can run against a shared server). */
@@ -106,6 +112,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
           { version: 2, name: '0002_views', checksum_length: '64' },
           { version: 3, name: '0003_cost_views', checksum_length: '64' },
           { version: 4, name: '0004_run_views', checksum_length: '64' },
+          { version: 5, name: '0005_checkpoints', checksum_length: '64' },
         ]);
       });
 
@@ -298,6 +305,48 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
           { env, run: injection },
         );
         expect(result.rows).toEqual([]);
+      });
+    });
+
+    describe('checkpoints', () => {
+      it('digests stored rows the same way every time, and round-trips a checkpoint', async () => {
+        const env = newEnv();
+        await store.insertEvents([row({ env, event_id: 'c1' }), row({ env, event_id: 'c2' })], {
+          deduplicationToken: `${env}-c`,
+        });
+        const first = await store.digestEvents(['c1', 'c2', 'absent'], { env });
+        expect(first.rows.map((r) => r.event_id).sort()).toEqual(['c1', 'c2']);
+        expect(first.rows[0]).toMatchObject({ env, copies: 1 });
+        expect(first.rows[0]?.digest).toMatch(/^[0-9A-F]{64}$/);
+        const again = await store.digestEvents(['c1', 'c2'], { env, until: first.at });
+        expect(new Set(again.rows.map((r) => r.digest))).toEqual(
+          new Set(first.rows.map((r) => r.digest)),
+        );
+        // Rows stored after `until` are not counted.
+        expect(
+          (await store.digestEvents(['c1'], { env, until: '2000-01-01T00:00:00Z' })).rows,
+        ).toEqual([]);
+
+        expect(await store.lastCheckpoint(env)).toBeUndefined();
+        const checkpoint = {
+          env,
+          seq: 1,
+          prev_digest: '',
+          digest: 'd1',
+          event_ids: ['c1', 'c2'],
+          types: ['intent.proposed', 'intent.proposed'],
+          run_ids: ['run-1', 'run-1'],
+          occurred_ats: ['2026-11-26T16:20:05.123456Z', '2026-11-26T16:20:05.123456Z'],
+          row_digests: first.rows.map((r) => r.digest),
+          key_id: '0123456789abcdef',
+          signature: 'c2ln',
+          created_at: first.at,
+        };
+        await store.insertCheckpoint(checkpoint);
+        expect(await store.lastCheckpoint(env)).toEqual({ seq: 1, digest: 'd1' });
+        expect(await store.readCheckpoints(env, { offset: 0, limit: 10 })).toEqual([checkpoint]);
+        const until = await store.now();
+        expect(await store.findUncoveredEvents(env, { until, limit: 10 })).toEqual([]);
       });
     });
 

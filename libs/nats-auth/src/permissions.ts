@@ -211,7 +211,8 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
     consumes: [{ durable: 'trace-collector', eventType: '*' }],
     publishes: ['event.dead_lettered'],
     api: 'audit',
-    kvOwn: [],
+    // Its checkpoint signing keys' public halves, which `audit verify` trusts (issue 9, item 7).
+    kvOwn: ['checkpoint_keys'],
     kvRead: [],
   },
 };

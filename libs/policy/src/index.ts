@@ -21,6 +21,17 @@ export {
   type Violation,
 } from './args-validator.js';
 export { checkArgSchema, type ArgSchemaCheck } from './check-arg-schema.js';
+export {
+  decideIntent,
+  evaluateIntent,
+  policyDecidedData,
+  riskOf,
+  type DecidableTool,
+  type DecidableVersion,
+  type IntentFacts,
+  type PolicyOutcome,
+  type Verdict,
+} from './decide-intent.js';
 export { deriveRisk, type RiskFlags, type RiskSource } from './derive-risk.js';
 export { ARGS_LIMITS, DECLARATION_LIMITS } from './limits.js';
 export {

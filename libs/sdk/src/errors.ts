@@ -293,3 +293,80 @@ function describe(data: Envelope<'intent.resolved'>['data']): string {
   const why = data.reason ? ` (${data.reason})` : '';
   return data.message ? `${what}${why}: ${data.message}` : `${what}${why}`;
 }
+
+/** A call as a replay compares it: a tool and its args, or a model call and its task class. */
+export interface ReplayedCall {
+  /** `tool` for `run.call`, `model` for `run.model`. */
+  readonly kind: 'tool' | 'model';
+  /** The tool's name, or the model call's task class. */
+  readonly name: string;
+  /** The tool's args (as the audit log stores them: redacted); `{}` for a model call. */
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A replayed agent asked for something its recording does not have (`Warden.replay`): another
+ * tool or other args at a step, or a step past the recording's end. Deliberately not a
+ * {@link WardenCallError}: no Warden answer exists for it, and agent code that branches on
+ * Warden's answers must not swallow it as one.
+ */
+export class NonDeterminismError extends Error {
+  override readonly name = 'NonDeterminismError';
+  /** The step (1-based, as the run counted it; for a model call, its position among them). */
+  readonly step: number;
+  /** What the recording has at that step; `undefined` past its end. */
+  readonly recorded: ReplayedCall | undefined;
+  /** What the agent asked for. */
+  readonly asked: ReplayedCall;
+  /** Where they differ, e.g. `args.ticket_id: recorded 3, asked 4`; `undefined` past the end. */
+  readonly difference: string | undefined;
+
+  constructor(
+    step: number,
+    recorded: ReplayedCall | undefined,
+    asked: ReplayedCall,
+    difference: string | undefined,
+  ) {
+    const what = asked.kind === 'tool' ? 'step' : 'model call';
+    super(
+      recorded === undefined
+        ? `replay ${what} ${step}: the agent asked for ${describeCall(asked)}, but the recording ends before it`
+        : `replay ${what} ${step}: the recording has ${describeCall(recorded)}, the agent asked for ${describeCall(asked)} (${difference ?? 'they differ'})`,
+    );
+    this.step = step;
+    this.recorded = recorded;
+    this.asked = asked;
+    this.difference = difference;
+  }
+}
+
+/** Why a recording could not be loaded ({@link RecordingError}). */
+export type RecordingErrorCode =
+  /** The audit log has no intent of that run in that env. */
+  | 'not_found'
+  /** The recording is not one `warden runs recording` or `Warden.replay` would produce. */
+  | 'invalid'
+  /** The run has more events than one timeline read returns: replaying part of it would lie. */
+  | 'incomplete'
+  /** A sealed output no longer opens (its run's key was erased, or it was not sealed by it). */
+  | 'output_unavailable'
+  /** The trace collector or the tool executor refused (no admin token, wrong role…) or is absent. */
+  | 'refused';
+
+/** A run's recording could not be read, opened or parsed; the message says what to do. */
+export class RecordingError extends Error {
+  override readonly name = 'RecordingError';
+  /** A stable code for what went wrong. */
+  readonly code: RecordingErrorCode;
+
+  constructor(code: RecordingErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+function describeCall(call: ReplayedCall): string {
+  return call.kind === 'tool'
+    ? `${call.name} ${JSON.stringify(call.args)}`
+    : `a model call for ${call.name}`;
+}

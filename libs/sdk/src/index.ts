@@ -1,7 +1,8 @@
 /**
  * `@warden/sdk`: what an agent runtime imports to act through Warden. Connect as an agent, start a
  * run, propose tool calls and get their outcomes (or a typed error saying why not), wait for a
- * human's approval, ask which model to use and report what it used, record spans, end the run.
+ * human's approval, ask which model to use and report what it used, record spans, end the run;
+ * or replay a recorded run (`Warden.replay`) with no side effect.
  */
 export {
   APPROVAL_DENIAL_REASONS,
@@ -14,7 +15,9 @@ export {
   HALT_REASONS,
   InDoubtError,
   isWardenCallError,
+  NonDeterminismError,
   RateLimitedError,
+  RecordingError,
   RejectedError,
   RunHaltedError,
   StepCapReachedError,
@@ -24,14 +27,30 @@ export {
   type BudgetReason,
   type CallErrorDetails,
   type HaltReason,
+  type RecordingErrorCode,
+  type ReplayedCall,
   type WardenConnectionErrorCode,
 } from './errors.js';
 export type { ScopedNatsOptions } from './agent-connection.js';
 export { parseDuration, type Duration } from './duration.js';
 export { deniedError, type CallResult } from './outcome.js';
+export { fetchRecording, type FetchRecordingRequest } from './load-recording.js';
 export {
-  Run,
+  parseRecording,
+  RECORDING_FORMAT,
+  RecordedModelCall,
+  RecordedStep,
+  recordingFromTimeline,
+  RunRecording,
+  withOpenedOutputs,
+  type SealedStepOutput,
+} from './recording.js';
+export { canonicalArgs, argsDifference } from './replay-match.js';
+export { ReplayRun, type ReplaySummary } from './replay-run.js';
+export {
+  LiveRun,
   SPAN_KINDS,
+  type Run,
   type CallOptions,
   type EndRunOptions,
   type ModelOptions,
@@ -46,6 +65,7 @@ export {
   Warden,
   type ResumeRunOptions,
   type RunLimitOptions,
+  type ReplayOptions,
   type StartRunOptions,
   type WardenOptions,
 } from './warden.js';

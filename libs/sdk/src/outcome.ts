@@ -8,7 +8,7 @@ import {
   RejectedError,
   RunHaltedError,
   StepCapReachedError,
-  type WardenCallError,
+  WardenCallError,
 } from './errors.js';
 
 /** What a governed call that ran returns: `executed`, or `failed` (the tool ran and failed). */
@@ -101,4 +101,24 @@ export function deniedError(event: Envelope<'intent.resolved'>, intentId: string
     default:
       return new DeniedError(event, intentId);
   }
+}
+
+/**
+ * The error of a model call answered by `intent.resolved` instead of `model.routed`: the denial's
+ * typed error, or, for a status a model call should never get, a plain {@link WardenCallError}.
+ */
+export function modelCallError(
+  event: Envelope<'intent.resolved'>,
+  intentId: string,
+): WardenCallError {
+  const settled = settle(event, intentId);
+  return settled.ok
+    ? new WardenCallError(`model call ${intentId} resolved ${event.data.status}`, {
+        intentId,
+        status: 'rejected',
+        stage: event.data.stage,
+        reason: event.data.reason,
+        event,
+      })
+    : settled.error;
 }

@@ -16,9 +16,10 @@ import { decodeTime, ulid } from 'ulid';
 import type { CallRegistry, CallScope } from './call-scope.js';
 import type { ConnectionWatch } from './connection-watch.js';
 import { parseDuration, type Duration } from './duration.js';
-import { ApprovalPendingError, WardenCallError, WardenConnectionError } from './errors.js';
-import { settle, type CallResult } from './outcome.js';
+import { ApprovalPendingError, WardenConnectionError } from './errors.js';
+import { modelCallError, settle, type CallResult } from './outcome.js';
 import type { OutcomeListener, OutcomeWaiter } from './outcome-listener.js';
+import type { ReplaySummary } from './replay-run.js';
 import type { TokenSource } from './token-source.js';
 
 const tracer = trace.getTracer('@warden/sdk');
@@ -128,9 +129,49 @@ export interface RunContext {
 
 /**
  * One run of an agent: a sequence of governed calls under one `run_id`, whose limits (step cap,
- * budget) Warden enforces. Made by `Warden.startRun` or `Warden.resumeRun`.
+ * budget) Warden enforces. `Warden.startRun` and `Warden.resumeRun` make a live one;
+ * `Warden.replay` makes one that serves a recorded run's outcomes instead (`ReplayRun`). Agent code
+ * written against this interface runs unchanged against either.
  */
-export class Run {
+export interface Run {
+  /** The run's id: a subject token such as `run-01jd…`. */
+  readonly runId: string;
+  /** The workflow the run belongs to, if any. */
+  readonly workflow: string | undefined;
+  /** The step the next new call will get (1-based). */
+  readonly nextStep: number;
+  /**
+   * Proposes one tool call and resolves with its outcome, or throws the typed error that says
+   * why it did not run ({@link DeniedError} and its kinds, {@link ApprovalPendingError},
+   * {@link RejectedError}, {@link InDoubtError}, {@link CallTimeoutError}).
+   */
+  call(tool: string, args: Record<string, unknown>, options?: CallOptions): Promise<CallResult>;
+  /** Asks which model to use for a task, within what the run has left. */
+  model(options: ModelOptions): Promise<ModelRoute>;
+  /** Reports the tokens a routed model call used. */
+  reportModelUsage(usage: ModelUsageReport): Promise<void>;
+  /** Runs `fn` as a reported span of this run, and returns what it returns. */
+  span<T>(
+    name: string,
+    attributes: Record<string, unknown>,
+    fn: () => T | Promise<T>,
+    options?: SpanOptions,
+  ): Promise<T>;
+  /**
+   * Ends the run. A live run publishes `run.ended`; a replay publishes nothing and answers a
+   * {@link ReplaySummary}: whether the agent asked for every recorded step.
+   */
+  // A union with void: a live run's `end` answers nothing, and agent code awaiting either must
+  // compile unchanged.
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type
+  end(options: EndRunOptions): Promise<void | ReplaySummary>;
+}
+
+/**
+ * A {@link Run} against the live deployment: every call is proposed on the stream and governed.
+ * Made by `Warden.startRun` or `Warden.resumeRun`.
+ */
+export class LiveRun implements Run {
   /** The run's id: a subject token such as `run-01jd…`. */
   readonly runId: string;
   /** The workflow the run belongs to, if any. */
@@ -441,18 +482,7 @@ export class Run {
       waiter = outcomes.wait(intentId);
       await this.publish(event, undefined, scope);
       const answer = await scope.race(Promise.race([waiter.routed, waiter.outcome]));
-      if (answer.type === 'intent.resolved') {
-        const settled = settle(answer, intentId);
-        throw settled.ok
-          ? new WardenCallError(`model call ${intentId} resolved ${answer.data.status}`, {
-              intentId,
-              status: 'rejected',
-              stage: answer.data.stage,
-              reason: answer.data.reason,
-              event: answer,
-            })
-          : settled.error;
-      }
+      if (answer.type === 'intent.resolved') throw modelCallError(answer, intentId);
       this.lastModelCall = intentId;
       const { data } = answer;
       return {

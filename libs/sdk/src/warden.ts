@@ -8,14 +8,17 @@ import {
   SUBJECT_TOKEN_RULE,
   type Envelope,
 } from '@warden/contracts';
-import { EventPublisher } from '@warden/messaging';
+import { connectNats, EventPublisher } from '@warden/messaging';
 import { ulid } from 'ulid';
 import { connectAgent, type ScopedNatsOptions } from './agent-connection.js';
 import { CallRegistry } from './call-scope.js';
 import { parseDuration, type Duration } from './duration.js';
 import { WardenConnectionError } from './errors.js';
+import { fetchRecording } from './load-recording.js';
+import { parseRecording } from './recording.js';
+import { ReplayRun } from './replay-run.js';
 import { OutcomeListener } from './outcome-listener.js';
-import { Run, type RunContext } from './run.js';
+import { LiveRun, type Run, type RunContext } from './run.js';
 import type { AgentCredential } from './token-source.js';
 
 /** The SDK's version, stamped on the events it publishes. */
@@ -82,6 +85,31 @@ export interface ResumeRunOptions {
   /** The workflow the run belongs to, as given to `startRun`. */
   workflow?: string;
 }
+
+/**
+ * Options of {@link Warden.replay}: a recording at hand (the parsed JSON of
+ * `warden runs recording <run> --purpose …`), or where to fetch one.
+ */
+export type ReplayOptions =
+  | {
+      /** A recording, e.g. `JSON.parse(readFileSync('run-42.json', 'utf8'))`; checked on load. */
+      recording: unknown;
+    }
+  | {
+      /** NATS URL(s) of the deployment that recorded the run. */
+      servers: string | string[];
+      /** The run's env. */
+      env: string;
+      /** The recorded run. */
+      runId: string;
+      /**
+       * A human token with the `admin` role (`WARDEN_TOKEN`, or `warden login`'s): the executor
+       * opens sealed outputs for admins only. Never logged.
+       */
+      token: string;
+      /** Why, for the log: the executor records `run.outputs_opened` with who and this. */
+      purpose: string;
+    };
 
 /**
  * An agent's connection to Warden: it fetches and refreshes the agent's short-lived credential,
@@ -156,6 +184,39 @@ export class Warden {
     }
   }
 
+  /**
+   * A run that replays a recorded one instead of acting (DESIGN §8, tool replay): each `call`
+   * returns the recorded step's answer — its output (raw, for a tool that seals it) or the typed
+   * error the live call threw — and throws a {@link NonDeterminismError} naming the step when the
+   * agent asks for another tool or other args, or for more steps than were recorded. Nothing is
+   * published and no stage sees it, so the agent's new prompt or model meets yesterday's world
+   * with no side effect. `end()` reports whether every recorded step was asked for.
+   *
+   * Given `{ servers, env, runId, token, purpose }` it reads the run's timeline from the trace
+   * collector and has the tool executor open its sealed outputs (logged as `run.outputs_opened`),
+   * then closes that connection; given `{ recording }` it needs no connection at all.
+   *
+   * @throws RecordingError when the recording cannot be read, opened or parsed.
+   * @example
+   * const replay = await Warden.replay({
+   *   recording: JSON.parse(readFileSync('run-42.json', 'utf8')),
+   * });
+   * await new TriageAgent(replay).triageQueue();
+   * const { complete } = await replay.end({ status: 'succeeded' });
+   */
+  static async replay(options: ReplayOptions): Promise<ReplayRun> {
+    if ('recording' in options) return new ReplayRun(parseRecording(options.recording));
+    const { servers, env, runId, token, purpose } = options;
+    checkToken('env', env);
+    checkToken('runId', runId);
+    const nc = await connectNats({ servers, name: 'warden-sdk-replay' });
+    try {
+      return new ReplayRun(await fetchRecording(nc, { env, runId, token, purpose }));
+    } finally {
+      await nc.close();
+    }
+  }
+
   /** The agent this client acts for. */
   get agentId(): string {
     return this.context.agentId;
@@ -187,7 +248,7 @@ export class Warden {
         },
       }),
     );
-    return new Run(this.context, runId, options.workflow);
+    return new LiveRun(this.context, runId, options.workflow);
   }
 
   /**
@@ -202,7 +263,7 @@ export class Warden {
     if (!Number.isInteger(nextStep) || nextStep < 1) {
       throw new TypeError(`nextStep must be a positive integer, got ${nextStep}`);
     }
-    return new Run(this.context, runId, options.workflow, nextStep);
+    return new LiveRun(this.context, runId, options.workflow, nextStep);
   }
 
   /**

@@ -1,14 +1,18 @@
 import {
   AuditSqlResult,
   AuditTimelineResult,
+  AuditVerifyResult,
   subjects,
+  VerifyFailureKind,
   type AuditSqlRequest,
   type AuditTimelineRequest,
+  type AuditVerifyRequest,
 } from '@warden/contracts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { callApi, connectForCli } from '../nats-client.js';
 import { CliError, printJson, printTable } from '../output.js';
+import { parseRunsSince } from '../runs/run-queries.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
 const TIMELINE_COLUMNS = [
@@ -101,15 +105,144 @@ export function auditCommand(): Command {
       },
     );
 
+  audit
+    .command('verify')
+    .description(
+      'check that the audit log is as the collector stored it (signed checkpoint chain); exits 1 when it is not',
+    )
+    .addOption(envOption())
+    .addOption(natsOption())
+    .addOption(
+      new Option(
+        '--since <when>',
+        'only checkpoints made since: 30m, 24h, 7d, a UTC date 2026-11-01 or an RFC 3339 time',
+      ).argParser((value: string) => parseVerifySince(value)),
+    )
+    .option('--json', 'print JSON for scripts (the exit code still says whether it verified)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The trace collector signs a checkpoint after every batch it stores: a digest of each row,',
+        'chained to the previous checkpoint. This recomputes them and names the first row or',
+        'checkpoint that does not match: a row changed, missing or not covered, or a checkpoint',
+        'altered, badly signed or out of the chain.',
+        '',
+        'Examples:',
+        '  warden audit verify',
+        '  warden audit verify --since 7d --json',
+      ].join('\n'),
+    )
+    .action(async (options: ConnectionOptions & { since?: VerifySince; json?: boolean }) => {
+      const body: AuditVerifyRequest =
+        options.since === undefined ? {} : { since: options.since.from };
+      // Verification reads every covered row again: give it far longer than a query.
+      const result = await askCollector(options, 'verify', body, AuditVerifyResult, {
+        timeoutMs: VERIFY_TIMEOUT_MS,
+      });
+      if (options.json) printJson(result);
+      else printVerification(result, options);
+      if (!result.ok) {
+        throw new CliError('the audit log does not verify', nextStepFor(result.failure?.kind));
+      }
+    });
+
   return audit;
+}
+
+/** How long `audit verify` waits for the collector. */
+const VERIFY_TIMEOUT_MS = 10 * 60_000;
+
+/** Where `audit verify --since` starts: the text typed, and the instant (RFC 3339). */
+export interface VerifySince {
+  readonly text: string;
+  readonly from: string;
+}
+
+/**
+ * Parses `audit verify --since`: what `warden runs list --since` accepts (30m, 24h, 7d, a UTC
+ * date), or a full RFC 3339 time.
+ *
+ * @throws InvalidArgumentError for anything else.
+ */
+export function parseVerifySince(text: string, now: Date = new Date()): VerifySince {
+  if (/^\d{4}-\d{2}-\d{2}T/.test(text)) {
+    const ms = Date.parse(text);
+    if (!/(Z|[+-]\d{2}:\d{2})$/i.test(text) || Number.isNaN(ms)) {
+      throw new InvalidArgumentError(
+        `${JSON.stringify(text)} is not an RFC 3339 time with a zone, e.g. 2026-11-01T09:00:00Z`,
+      );
+    }
+    return { text, from: new Date(ms).toISOString() };
+  }
+  const since = parseRunsSince(text, now);
+  return { text, from: `${since.from.replace(' ', 'T').slice(0, 19)}Z` };
+}
+
+/** The readable summary of a verification. */
+export function printVerification(
+  result: AuditVerifyResult,
+  options: { env: string; since?: VerifySince },
+): void {
+  const scope = `env ${options.env}${options.since === undefined ? '' : `, checkpoints since ${options.since.text}`}`;
+  const span =
+    result.first_seq === undefined
+      ? 'none'
+      : `${result.first_seq}–${result.last_seq ?? result.first_seq}`;
+  const lines = [
+    `${result.ok ? 'VERIFIED' : 'NOT VERIFIED'}  audit log of ${scope}, rows stored up to ${result.until}`,
+    `  checkpoints verified  ${result.checkpoints} (${span})`,
+    `  events verified       ${result.events}${result.expired > 0 ? ` (+${result.expired} past retention)` : ''}`,
+  ];
+  if (
+    result.ok &&
+    options.since === undefined &&
+    result.first_seq !== undefined &&
+    result.first_seq > 1
+  ) {
+    lines.push(
+      `  note: the chain starts at checkpoint ${result.first_seq}; earlier ones are past retention or were deleted`,
+    );
+  }
+  const failure = result.failure;
+  if (failure !== undefined) {
+    lines.push('', `  ${failure.kind}: ${failure.message}`);
+    if (failure.checkpoint_seq !== undefined)
+      lines.push(`    checkpoint   ${failure.checkpoint_seq}`);
+    if (failure.event !== undefined) {
+      lines.push(
+        `    event_id     ${failure.event.event_id}`,
+        `    type         ${failure.event.type}`,
+        `    run_id       ${failure.event.run_id || '-'}`,
+        `    occurred_at  ${failure.event.occurred_at}`,
+      );
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function nextStepFor(kind: VerifyFailureKind | undefined): string {
+  switch (kind) {
+    case VerifyFailureKind.RowChanged:
+    case VerifyFailureKind.RowMissing:
+    case VerifyFailureKind.RowUncovered:
+      return 'Treat the log as tampered with: keep a copy of the data directory, compare the row with the env stream (`warden audit timeline <run_id>`) and find who had write access to ClickHouse.';
+    case VerifyFailureKind.CheckpointAltered:
+    case VerifyFailureKind.SignatureBad:
+    case VerifyFailureKind.ChainBroken:
+      return 'The checkpoints themselves were changed: keep a copy of the data directory and check who had write access to ClickHouse; `warden audit verify --since <later>` checks what follows.';
+    case undefined:
+      return 'Run again with --json for the details.';
+  }
 }
 
 /** One audit API call to the env's trace collector. */
 export async function askCollector<R extends z.ZodType>(
   options: ConnectionOptions,
-  op: 'sql' | 'timeline',
-  body: AuditSqlRequest | AuditTimelineRequest,
+  op: 'sql' | 'timeline' | 'verify',
+  body: AuditSqlRequest | AuditTimelineRequest | AuditVerifyRequest,
   result: R,
+  call: { timeoutMs?: number } = {},
 ): Promise<z.infer<R>> {
   const nc = await connectForCli(options.nats);
   try {
@@ -117,6 +250,7 @@ export async function askCollector<R extends z.ZodType>(
       service: 'trace collector',
       env: options.env,
       hint: hintFor,
+      ...call,
     });
   } finally {
     await nc.close();

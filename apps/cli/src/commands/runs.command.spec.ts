@@ -33,6 +33,7 @@ describe('warden runs', () => {
       'show',
       'timeline',
       'outputs',
+      'recording',
       'erase-outputs',
     ]);
   });
@@ -59,5 +60,14 @@ describe('warden runs', () => {
     );
     expect(helpOf('show')).toContain('warden runs show run-42');
     expect(helpOf('timeline')).toContain('warden runs timeline run-42 --json');
+    expect(helpOf('recording')).toContain(
+      'warden runs recording run-42 --purpose "try prompt v7 on yesterday\'s run" > run-42.json',
+    );
+  });
+
+  it('asks why before opening outputs for a recording', async () => {
+    expect(await parseError('recording', ['run-42'])).toMatch(
+      /required option '--purpose <text>' not specified/,
+    );
   });
 });

@@ -11,6 +11,7 @@ import {
   type AuditTimelineRequest,
   type OpenedOutput,
 } from '@warden/contracts';
+import { fetchRecording, RecordingError } from '@warden/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { callApi, connectForCli } from '../nats-client.js';
@@ -31,7 +32,10 @@ import { buildRunSummary, renderRunSummary } from '../runs/run-summary.js';
 import { buildTimeline, renderTimeline } from '../runs/timeline.js';
 import {
   callExecutorAdmin,
+  loginHint,
   parseScopeId,
+  resolveToken,
+  tokenOption,
   withAdminOptions,
   type AdminOptions,
 } from './admin-options.js';
@@ -289,6 +293,48 @@ Examples:
       for (const output of opened) process.stdout.write(describeOutput(output));
     });
 
+  runs
+    .command('recording')
+    .description(
+      "write a run's recording for the SDK's replay: its calls, answers and raw outputs (admin role; logged)",
+    )
+    .argument('<run_id>', 'the run', parseScopeId)
+    .addOption(envOption())
+    .addOption(natsOption())
+    .addOption(tokenOption())
+    .requiredOption('--purpose <text>', 'why, for the log: the sealed outputs are opened')
+    .addHelpText(
+      'after',
+      `
+Prints JSON: the run's tool calls in step order, each with its args as the log keeps them
+(redacted), Warden's answer, and the raw output of tools that seal theirs (opened by the executor,
+which logs run.outputs_opened with who and why), and the run's model routings.
+\`Warden.replay({ recording })\` of @warden/sdk serves it to an agent: no intent reaches Warden.
+The file holds raw outputs: keep it as carefully as the outputs themselves.
+
+Example:
+  warden runs recording run-42 --purpose "try prompt v7 on yesterday's run" > run-42.json`,
+    )
+    .action(async (runId: string, options: AdminOptions & { purpose: string }) => {
+      const token = await resolveToken(options);
+      const nc = await connectForCli(options.nats);
+      try {
+        printJson(
+          await fetchRecording(nc, {
+            env: options.env,
+            runId,
+            token,
+            purpose: options.purpose,
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof RecordingError)) throw error;
+        throw new CliError(error.message, recordingHint(error, options.env));
+      } finally {
+        await nc.close();
+      }
+    });
+
   withAdminOptions(runs.command('erase-outputs'))
     .description("erase a run's key: its sealed outputs never open again (admin role; logged)")
     .argument('<run_id>', 'the run', parseScopeId)
@@ -347,6 +393,21 @@ async function sealedOutputsOf(
     }
     return { intent_id: String(row.intent_id), tool: String(row.tool), sealed: sealed.data };
   });
+}
+
+/** What to do next when a recording cannot be written. */
+function recordingHint(error: RecordingError, env: string): string | undefined {
+  switch (error.code) {
+    case 'not_found':
+      return '`warden runs list` shows recent runs.';
+    case 'refused':
+      return error.message.includes('admin role') ? loginHint(env) : undefined;
+    case 'output_unavailable':
+      return 'Its key was erased (`warden runs erase-outputs`): the raw outputs are gone for good.';
+    case 'incomplete':
+    case 'invalid':
+      return undefined;
+  }
 }
 
 function describeOutput(output: OpenedOutput & { tool: string }): string {

@@ -7,13 +7,18 @@ import {
   type EventType,
 } from '@warden/contracts';
 import { OnEvent, Outcome, type EventContext } from '@warden/messaging';
+import {
+  decideIntent,
+  evaluateIntent,
+  policyDecidedData,
+  type PolicyOutcome,
+} from '@warden/policy';
 import { SERVICE_CONFIG, SERVICE_LOGGER } from '@warden/service';
 import type { Logger } from '@warden/telemetry';
 import { ApprovalBook } from '../approvals/approval-book.js';
 import type { PolicyDecisionConfig } from '../config.js';
 import { PolicyCatalog } from '../policies/policy-catalog.js';
 import { ToolCatalog, type CatalogTool } from '../tools/tool-catalog.js';
-import { decide, evaluate, type PolicyOutcome } from './decide.js';
 
 /** How long an intent waits for the policy versions at start before it is retried. */
 const LOAD_WAIT_MS = 5_000;
@@ -55,7 +60,7 @@ export class DecideIntentHandler {
     }
     const now = new Date();
     const catalogTool = await this.tools.get(tool);
-    const verdict = decide(event.data, catalogTool, this.policies.current(), this.env, now);
+    const verdict = decideIntent(event.data, catalogTool, this.policies.current(), this.env, now);
 
     if (verdict.kind === 'rejected') {
       await publish('intent.resolved', {
@@ -74,21 +79,7 @@ export class DecideIntentHandler {
     }
     if (catalogTool !== undefined)
       await this.compareWithShadow(event, verdict, catalogTool, now, publish);
-    await publish('policy.decided', {
-      tool,
-      args: verdict.args,
-      step,
-      effect: verdict.effect,
-      determining_policy_ids: [...verdict.policyIds],
-      policy_version: verdict.policyVersion,
-      errors: [...verdict.errors],
-      eval_us: verdict.evalUs,
-      ...(verdict.risk === undefined ? {} : { risk: verdict.risk }),
-      ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
-      ...(verdict.toolVersion === undefined ? {} : { tool_version: verdict.toolVersion }),
-      ...(verdict.approval === undefined ? {} : { approval: verdict.approval }),
-      ...(verdict.costMicroUsd === undefined ? {} : { cost_micro_usd: verdict.costMicroUsd }),
-    });
+    await publish('policy.decided', policyDecidedData({ tool, step }, verdict));
 
     if (verdict.effect === 'deny') {
       await publish('intent.resolved', {
@@ -165,7 +156,7 @@ export class DecideIntentHandler {
     const shadow = this.policies.shadow();
     if (shadow === undefined || active.risk === undefined || active.flags === undefined) return;
     const intent = { ...event.data, args: active.args };
-    const verdict = evaluate(shadow, intent, tool, active.flags, active.risk, this.env, now);
+    const verdict = evaluateIntent(shadow, intent, tool, active.flags, active.risk, this.env, now);
     if (verdict.kind !== 'decided' || verdict.effect === active.effect) return;
     await publish('policy.shadow_diverged', {
       tool: event.data.tool,

@@ -2,6 +2,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import {
   AuditSqlRequest,
   AuditTimelineRequest,
+  AuditVerifyRequest,
   describeIssues,
   subjects,
   type ApiError,
@@ -9,6 +10,7 @@ import {
 import { EventStoreError, type EventStore } from '@warden/event-store';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { AuditVerifier } from '../infra/audit-verifier.js';
 
 /** Core NATS caps a message at 1 MiB by default: stay under it with room for the envelope. */
 const MAX_REPLY_BYTES = 900 * 1024;
@@ -28,6 +30,7 @@ export class AuditApiHandler {
     private readonly store: EventStore,
     private readonly env: string,
     private readonly logger: Logger,
+    private readonly verifier: AuditVerifier,
   ) {}
 
   start(): void {
@@ -40,6 +43,8 @@ export class AuditApiHandler {
       });
       return fitReply(result.columns, result.rows);
     });
+    // A chain that does not verify is an answer (ok: true, result.ok: false), not a refusal.
+    this.serve('verify', AuditVerifyRequest, (request) => this.verifier.verify(request.since));
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,7 @@ import {
 } from '@warden/messaging';
 import type { Logger } from 'pino';
 import { deduplicationToken, prepareBatch } from '../domain/prepare-batch.js';
+import type { Checkpointer } from './checkpointer.js';
 
 /** The durable consumer of the collector: one per env, shared by nothing else. */
 export const COLLECTOR_DURABLE = 'trace-collector';
@@ -33,6 +34,8 @@ export interface IngestStats {
 /**
  * Moves every event of the env's stream into the `events` table exactly once: batches from the
  * durable consumer are parsed, redacted and inserted, and acked only after the insert succeeded.
+ *
+ * Each batch is followed by its signed checkpoint (see Checkpointer), before it is acked.
  *
  * Exactly once rests on three things: JetStream drops duplicate publishes (Nats-Msg-Id = event_id);
  * an insert retried with the same rows carries the same deduplication token; and rows of
@@ -61,6 +64,7 @@ export class IngestService {
       ackWaitMs: number;
     },
     private readonly logger: Logger,
+    private readonly checkpointer: Checkpointer,
   ) {}
 
   get running(): boolean {
@@ -112,12 +116,16 @@ export class IngestService {
       this.stats.alreadyStored += prepared.rows.length - rows.length;
     }
     try {
-      if (rows.length > 0) await this.insert(rows);
+      // Every event of the batch is checkpointed, the ones found stored already included.
+      await this.insert(
+        rows,
+        prepared.rows.map((row) => row.event_id),
+      );
     } catch (error) {
       this.stats.failedBatches++;
       this.logger.error(
         { err: error, rows: rows.length },
-        'insert failed; the batch will be redelivered',
+        'insert or checkpoint failed; the batch will be redelivered',
       );
       throw error;
     }
@@ -133,8 +141,12 @@ export class IngestService {
       );
   }
 
-  private async insert(rows: EventRow[]): Promise<void> {
-    const insert = this.store.insertEvents(rows, { deduplicationToken: deduplicationToken(rows) });
+  private async insert(rows: EventRow[], eventIds: string[]): Promise<void> {
+    const insert = this.checkpointer.run(eventIds, async () => {
+      if (rows.length > 0) {
+        await this.store.insertEvents(rows, { deduplicationToken: deduplicationToken(rows) });
+      }
+    });
     this.inserting.add(insert);
     try {
       await insert;

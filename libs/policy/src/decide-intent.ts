@@ -1,10 +1,25 @@
-import type { Principal, Risk } from '@warden/contracts';
+import type { DataOf, Principal, Risk } from '@warden/contracts';
+import type { ArgsValidator, Violation } from './args-validator.js';
+import type { PolicyEngine } from './cedar/index.js';
+import { deriveRisk, type RiskFlags } from './derive-risk.js';
+import { STANDARD_RISK_FLAGS, type ToolDeclaration } from './tool-declaration.js';
 
 /** A snake_case reason code (`ReasonCode` of the contracts). */
 type ReasonCode = string;
-import { deriveRisk, STANDARD_RISK_FLAGS, type RiskFlags, type Violation } from '@warden/policy';
-import type { LoadedVersion } from '../policies/policy-catalog.js';
-import type { CatalogTool } from '../tools/tool-catalog.js';
+
+/** A registered tool version as the decision reads it: its declaration and compiled validator. */
+export interface DecidableTool {
+  readonly declaration: ToolDeclaration;
+  readonly validate: ArgsValidator;
+}
+
+/** A policy version as the decision reads it: compiled, or why it could not be. */
+export interface DecidableVersion {
+  readonly version: number;
+  readonly engine?: PolicyEngine;
+  /** Why the version has no engine (it failed to load): every decision under it is a deny. */
+  readonly error?: string;
+}
 
 /** What the decision stage reads of an intent. */
 export interface IntentFacts {
@@ -47,12 +62,13 @@ export interface PolicyOutcome {
 /**
  * Decides one intent (DESIGN §2 step 3): unknown tool → deny; args validated against the tool's
  * schema (violations → rejected, before Cedar sees anything); risk derived; Cedar evaluated
- * against `version`, deny by default and failing closed. Never throws.
+ * against `version`, deny by default and failing closed. Never throws. The policy stage decides
+ * live intents with it, and `warden replay` recorded ones, so a replay answers as the stage did.
  */
-export function decide(
+export function decideIntent(
   intent: IntentFacts,
-  tool: CatalogTool | undefined,
-  version: LoadedVersion,
+  tool: DecidableTool | undefined,
+  version: DecidableVersion,
   env: string,
   now: Date,
 ): Verdict {
@@ -75,14 +91,14 @@ export function decide(
   const args = validation.value as Record<string, unknown>;
   const flags = deriveRisk(tool.declaration, args);
   const risk = riskOf(flags);
-  return evaluate(version, { ...intent, args }, tool, flags, risk, env, now);
+  return evaluateIntent(version, { ...intent, args }, tool, flags, risk, env, now);
 }
 
 /** Evaluates one validated intent against one version (the active one, or the shadow one). */
-export function evaluate(
-  version: LoadedVersion,
+export function evaluateIntent(
+  version: DecidableVersion,
   intent: IntentFacts,
-  tool: CatalogTool,
+  tool: DecidableTool,
   flags: RiskFlags,
   risk: Risk,
   env: string,
@@ -176,6 +192,28 @@ function denied(
     errors,
     evalUs: 0,
     ...rest,
+  };
+}
+
+/** The `policy.decided` event of a decision: what the stage publishes and a replay reads back. */
+export function policyDecidedData(
+  intent: { readonly tool: string; readonly step: number },
+  verdict: PolicyOutcome,
+): DataOf<'policy.decided'> {
+  return {
+    tool: intent.tool,
+    args: verdict.args,
+    step: intent.step,
+    effect: verdict.effect,
+    determining_policy_ids: [...verdict.policyIds],
+    policy_version: verdict.policyVersion,
+    errors: [...verdict.errors],
+    eval_us: verdict.evalUs,
+    ...(verdict.risk === undefined ? {} : { risk: verdict.risk }),
+    ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
+    ...(verdict.toolVersion === undefined ? {} : { tool_version: verdict.toolVersion }),
+    ...(verdict.approval === undefined ? {} : { approval: verdict.approval }),
+    ...(verdict.costMicroUsd === undefined ? {} : { cost_micro_usd: verdict.costMicroUsd }),
   };
 }
 

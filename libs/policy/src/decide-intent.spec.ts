@@ -1,13 +1,9 @@
-import {
-  compileArgs,
-  compilePolicyEngine,
-  parseToolDeclaration,
-  shippedSchemaText,
-  type PolicyEngine,
-} from '@warden/policy';
 import { describe, expect, it } from 'vitest';
-import type { CatalogTool } from '../tools/tool-catalog.js';
-import { decide, riskOf } from './decide.js';
+import { compileArgs } from './args-validator.js';
+import { compilePolicyEngine, type PolicyEngine } from './cedar/index.js';
+import { decideIntent, riskOf, type DecidableTool } from './decide-intent.js';
+import { parseToolDeclaration } from './parse-tool-declaration.js';
+import { shippedSchemaText } from './shipped-schema.js';
 
 const DECLARATION = `
 name: zendesk.update_ticket
@@ -29,14 +25,10 @@ cost: { per_call_micro_usd: 1 }
 executor: { adapter: http, target: https://example.com }
 `;
 
-function catalogTool(): CatalogTool {
+function catalogTool(): DecidableTool {
   const parsed = parseToolDeclaration(DECLARATION);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-  return {
-    declaration: parsed.tool,
-    digest: 'd',
-    validate: compileArgs(parsed.tool.args),
-  };
+  return { declaration: parsed.tool, validate: compileArgs(parsed.tool.args) };
 }
 
 let engines = 0;
@@ -58,12 +50,12 @@ const PERMIT = 'permit (principal, action, resource == Warden::Tool::"zendesk.up
 
 describe('decide', () => {
   it('denies a tool nobody registered', () => {
-    const verdict = decide(intent({ ticket_id: 1 }), undefined, { version: 4 }, 'prod', now);
+    const verdict = decideIntent(intent({ ticket_id: 1 }), undefined, { version: 4 }, 'prod', now);
     expect(verdict).toMatchObject({ kind: 'decided', effect: 'deny', reason: 'unknown_tool' });
   });
 
   it('rejects invalid args with every violation, before any policy is read', () => {
-    const verdict = decide(
+    const verdict = decideIntent(
       intent({ ticket_id: 0, priority: 'high', extra: true }),
       catalogTool(),
       { version: 4, error: 'never consulted' },
@@ -78,14 +70,20 @@ describe('decide', () => {
 
   it('denies everything while no version is published, and when the version in force does not load', () => {
     expect(
-      decide(intent({ ticket_id: 1 }), catalogTool(), { version: 0 }, 'prod', now),
+      decideIntent(intent({ ticket_id: 1 }), catalogTool(), { version: 0 }, 'prod', now),
     ).toMatchObject({
       effect: 'deny',
       reason: 'no_policy',
       policyVersion: 0,
     });
     expect(
-      decide(intent({ ticket_id: 1 }), catalogTool(), { version: 9, error: 'broken' }, 'prod', now),
+      decideIntent(
+        intent({ ticket_id: 1 }),
+        catalogTool(),
+        { version: 9, error: 'broken' },
+        'prod',
+        now,
+      ),
     ).toMatchObject({
       effect: 'deny',
       reason: 'policy_error',
@@ -99,7 +97,7 @@ describe('decide', () => {
       permit: PERMIT,
       'no-urgent': `forbid (principal, action, resource) when { context.risk.raised.contains("urgent_priority") };`,
     });
-    const urgent = decide(
+    const urgent = decideIntent(
       intent({ ticket_id: 1, priority: 'urgent' }),
       catalogTool(),
       { version: 2, engine: forbidding },
@@ -107,7 +105,7 @@ describe('decide', () => {
       now,
     );
     expect(urgent).toMatchObject({ effect: 'deny', reason: 'forbidden', policyIds: ['no-urgent'] });
-    const calm = decide(
+    const calm = decideIntent(
       intent({ ticket_id: 1, priority: 'low' }),
       catalogTool(),
       { version: 2, engine: forbidding },
@@ -118,7 +116,13 @@ describe('decide', () => {
 
     const empty = engine({});
     expect(
-      decide(intent({ ticket_id: 1 }), catalogTool(), { version: 3, engine: empty }, 'prod', now),
+      decideIntent(
+        intent({ ticket_id: 1 }),
+        catalogTool(),
+        { version: 3, engine: empty },
+        'prod',
+        now,
+      ),
     ).toMatchObject({ effect: 'deny', reason: 'not_permitted', policyIds: [] });
   });
 });
