@@ -262,6 +262,9 @@ describe('support-triage: the reference workflow end to end', () => {
 
   it('ends a triage in the same state, with no write twice, when services are killed mid-run', async () => {
     await helpdesk.admin('POST', '/reset');
+    // A slower helpdesk keeps the triage at work for several seconds, so that the kills below
+    // land mid-run however fast the stages answer.
+    await helpdesk.admin('POST', '/faults', { delay_ms: 250 });
     const kills: StackService[] = [
       'tool-executor',
       'cost-governor',
@@ -281,6 +284,7 @@ describe('support-triage: the reference workflow end to end', () => {
       await stack.restart(service);
     }
     const result = await running;
+    await helpdesk.admin('POST', '/faults', {});
     // The agent was still at work when the stages it depends on died.
     expect(midRun.slice(0, 3)).toEqual(['tool-executor', 'cost-governor', 'policy-decision']);
     expect(result.ok, result.summary).toBe(true);
