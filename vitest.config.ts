@@ -30,6 +30,7 @@ const projects = [
   ...readdirSync(resolve(root, 'apps')).map((app) => project(app, `apps/${app}`)),
   project('helpdesk', 'examples/support-triage/helpdesk'),
   project('support-triage', 'examples/support-triage/workflow'),
+  project('golden', 'test/golden'),
   ...(existsSync(resolve(root, 'test/e2e')) ? [project('e2e', 'test/e2e')] : []),
 ];
 

@@ -192,6 +192,68 @@ AS SELECT
 FROM default.events AS e
 WHERE e.type = 'policy.published';
 
+CREATE VIEW default.policy_shadow_periods
+(
+    `env` LowCardinality(String),
+    `shadow_version` UInt64,
+    `active_version` UInt64,
+    `started_at` DateTime64(6, 'UTC'),
+    `published_by` String,
+    `message` String,
+    `ended_at` Nullable(DateTime64(6, 'UTC')),
+    `ended_by_version` Nullable(UInt64),
+    `ended_by` Nullable(String),
+    `ended_message` Nullable(String),
+    `ended_how` String
+)
+AS SELECT
+    v.env AS env,
+    v.version AS shadow_version,
+    v.active_version AS active_version,
+    v.published_at AS started_at,
+    v.author AS published_by,
+    v.message AS message,
+    v.next_at AS ended_at,
+    v.next_version AS ended_by_version,
+    v.next_author AS ended_by,
+    v.next_message AS ended_message,
+    multiIf(v.next_version IS NULL, 'in_force', v.next_mode = 'shadow', 'replaced', v.next_rollback_of = v.version, 'promoted', (v.next_rollback_of = v.active_version) AND (v.active_version > 0), 'stopped', 'superseded') AS ended_how
+FROM
+(
+    SELECT
+        p.env AS env,
+        p.version AS version,
+        p.mode AS mode,
+        p.published_at AS published_at,
+        p.author AS author,
+        p.message AS message,
+        ifNull(max(if(p.mode = 'active', toNullable(p.version), NULL)) OVER (PARTITION BY p.env ORDER BY p.version ASC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS active_version,
+        any(toNullable(p.version)) OVER w_next AS next_version,
+        any(toNullable(p.published_at)) OVER w_next AS next_at,
+        any(toNullable(p.mode)) OVER w_next AS next_mode,
+        any(toNullable(p.author)) OVER w_next AS next_author,
+        any(toNullable(p.message)) OVER w_next AS next_message,
+        any(toNullable(p.rollback_of)) OVER w_next AS next_rollback_of
+    FROM
+    (
+        SELECT
+            e.env AS env,
+            JSONExtractUInt(e.data, 'version') AS version,
+            min(e.occurred_at) AS published_at,
+            if(any(JSONExtractString(e.data, 'mode')) = 'shadow', 'shadow', 'active') AS mode,
+            any(JSONExtractString(e.data, 'author')) AS author,
+            any(JSONExtractString(e.data, 'message')) AS message,
+            any(JSONExtractUInt(e.data, 'rollback_of')) AS rollback_of
+        FROM default.events AS e
+        WHERE e.type = 'policy.published'
+        GROUP BY
+            e.env,
+            version
+    ) AS p
+    WINDOW w_next AS (PARTITION BY p.env ORDER BY p.version ASC ROWS BETWEEN 1 FOLLOWING AND 1 FOLLOWING)
+) AS v
+WHERE v.mode = 'shadow';
+
 CREATE VIEW default.run_costs
 (
     `env` LowCardinality(String),
@@ -380,6 +442,46 @@ CREATE TABLE default.schema_migrations
 ENGINE = MergeTree
 ORDER BY version
 SETTINGS index_granularity = 8192;
+
+CREATE VIEW default.shadow_divergences
+(
+    `env` LowCardinality(String),
+    `shadow_version` UInt64,
+    `run_id` String,
+    `intent_id` String,
+    `occurred_at` DateTime64(6, 'UTC'),
+    `agent_id` String,
+    `tool` String,
+    `step` UInt64,
+    `active_version` UInt64,
+    `active_effect` String,
+    `active_policy_ids` Array(String),
+    `shadow_effect` String,
+    `shadow_policy_ids` Array(String),
+    `shadow_errors` Array(String)
+)
+AS SELECT
+    e.env AS env,
+    JSONExtractUInt(e.data, 'shadow_version') AS shadow_version,
+    e.run_id AS run_id,
+    e.intent_id AS intent_id,
+    min(e.occurred_at) AS occurred_at,
+    any(e.agent_id) AS agent_id,
+    any(e.tool) AS tool,
+    any(JSONExtractUInt(e.data, 'step')) AS step,
+    any(JSONExtractUInt(e.data, 'active_version')) AS active_version,
+    any(JSONExtractString(e.data, 'active_effect')) AS active_effect,
+    any(JSONExtract(e.data, 'active_policy_ids', 'Array(String)')) AS active_policy_ids,
+    any(JSONExtractString(e.data, 'shadow_effect')) AS shadow_effect,
+    any(JSONExtract(e.data, 'shadow_policy_ids', 'Array(String)')) AS shadow_policy_ids,
+    any(JSONExtract(e.data, 'shadow_errors', 'Array(String)')) AS shadow_errors
+FROM default.events AS e
+WHERE e.type = 'policy.shadow_diverged'
+GROUP BY
+    e.env,
+    shadow_version,
+    e.run_id,
+    e.intent_id;
 
 CREATE VIEW default.tool_calls
 (

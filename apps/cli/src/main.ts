@@ -7,6 +7,7 @@ import { auditCommand } from './commands/audit.command.js';
 import { budgetsCommand } from './commands/budgets.command.js';
 import { costsCommand } from './commands/costs.command.js';
 import { demoCommand } from './commands/demo.command.js';
+import { evalCommand } from './commands/eval.command.js';
 import { executionsCommand } from './commands/executions.command.js';
 import { runsCommand } from './commands/runs.command.js';
 import { replayCommand } from './commands/replay.command.js';
@@ -49,6 +50,7 @@ const program = new Command('warden')
   .addCommand(executionsCommand())
   .addCommand(runsCommand())
   .addCommand(replayCommand())
+  .addCommand(evalCommand())
   .addCommand(pauseCommand())
   .addCommand(resumeCommand())
   .addCommand(pausedCommand())

@@ -37,6 +37,8 @@ export class PolicyApi {
       'policy-rollback': async (request, caller) => ({
         version: await this.policies.rollback(request.version, request.message, caller),
       }),
+      'policy-promote': (request, caller) => this.policies.promote(request, caller),
+      'policy-shadow-stop': (request, caller) => this.policies.stopShadow(request, caller),
       'approval-list': (request, caller) => this.approvals.list(request, caller),
       'approval-show': (request, caller) => this.approvals.show(request, caller),
       'approval-approve': (request, caller) => this.approvals.approve(request, caller),

@@ -40,6 +40,7 @@ describe('the migrations in deploy/clickhouse', () => {
       [3, '0003_cost_views'],
       [4, '0004_run_views'],
       [5, '0005_checkpoints'],
+      [6, '0006_shadow_views'],
     ]);
     expect(migrations[0]?.statements).toHaveLength(1);
     expect(migrations[0]?.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS events/);
@@ -62,6 +63,10 @@ describe('the migrations in deploy/clickhouse', () => {
     ]);
     expect(migrations[4]?.statements).toHaveLength(1);
     expect(migrations[4]?.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS checkpoints/);
+    expect(migrations[5]?.statements.map((s) => /VIEW (\w+)/.exec(s)?.[1])).toEqual([
+      'policy_shadow_periods',
+      'shadow_divergences',
+    ]);
   });
 
   it('only use statements that can be re-run', () => {

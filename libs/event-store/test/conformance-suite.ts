@@ -31,6 +31,7 @@ const MIGRATION_IDS = [
   '0003_cost_views',
   '0004_run_views',
   '0005_checkpoints',
+  '0006_shadow_views',
 ];
 
 let sequence = 0;
@@ -98,6 +99,9 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
             'halted_runs_by_reason',
             'run_overview',
             'run_denials',
+            'checkpoints',
+            'policy_shadow_periods',
+            'shadow_divergences',
           ]),
         );
       });
@@ -113,6 +117,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
           { version: 3, name: '0003_cost_views', checksum_length: '64' },
           { version: 4, name: '0004_run_views', checksum_length: '64' },
           { version: 5, name: '0005_checkpoints', checksum_length: '64' },
+          { version: 6, name: '0006_shadow_views', checksum_length: '64' },
         ]);
       });
 

@@ -1,16 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { SCENARIO_NAMES, TRIAGE_AGENT } from '@warden/support-triage';
+import { SCENARIO_NAMES } from '@warden/support-triage';
 import { Command, Option } from 'commander';
-import { agentSecretFile } from '../demo/demo-identity.js';
-import { helpdeskDir, helpdeskState } from '../demo/helpdesk-process.js';
+import { runningDeployment } from '../demo/running-deployment.js';
 import {
   checkTriageReport,
   printTriageReport,
   runTriageDemo,
   type TriageReport,
 } from '../demo/triage-demo.js';
-import { CliError, printJson } from '../output.js';
+import { printJson } from '../output.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
 interface DemoOptions extends ConnectionOptions {
@@ -60,20 +57,12 @@ Examples (with \`npm start\` running in another terminal):
 
 /** The demo against the `warden up` whose state is in `options.state`. */
 async function runDemo(options: DemoOptions): Promise<TriageReport> {
-  const secretFile = agentSecretFile(options.state, options.env, TRIAGE_AGENT.agent_id);
-  const urlFile = join(helpdeskDir(options.state, options.env), 'url');
-  if (!existsSync(secretFile) || !existsSync(urlFile)) {
-    throw new CliError(
-      `no reference deployment of env ${options.env} under ${options.state}`,
-      `Start one with \`npm start\` (or \`warden up --env ${options.env}\`) from this directory, or pass its --state.`,
-    );
-  }
-  const helpdesk = helpdeskState(options.state, options.env);
+  const deployment = runningDeployment(options.state, options.env);
   return runTriageDemo({
     servers: options.nats,
     env: options.env,
-    agentSecret: readFileSync(secretFile, 'utf8').trim(),
-    helpdesk: { url: readFileSync(urlFile, 'utf8').trim(), adminToken: helpdesk.adminToken },
+    agentSecret: deployment.agentSecret,
+    helpdesk: { url: deployment.helpdesk.url, adminToken: deployment.helpdesk.adminToken },
     ...(options.scenario === undefined ? {} : { scenarios: options.scenario }),
   });
 }

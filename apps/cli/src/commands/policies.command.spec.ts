@@ -9,12 +9,15 @@ import {
   collectPolicyFiles,
   diffVersions,
   formatIssues,
+  parseShadowSince,
   parseVersion,
   policiesCommand,
   policyRows,
   renderDiff,
   renderValidation,
   renderVersion,
+  shadowReportFrom,
+  shadowReportText,
   validatePolicies,
   validationJson,
   type CheckedPolicies,
@@ -178,6 +181,121 @@ describe('policies publish', () => {
       })
       .catch((e: unknown) => e);
     expect((error as CliError).message).toMatch(/nothing was published/);
+  });
+});
+
+describe('policies shadow', () => {
+  it('is publish --shadow: it needs --message and sends nothing when the local check fails', async () => {
+    const missing = await quiet(policiesCommand())
+      .parseAsync(['shadow', join(dir, 'set')], { from: 'user' })
+      .catch((e: unknown) => e);
+    expect((missing as CommanderError).code).toBe('commander.missingMandatoryOptionValue');
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const error = await quiet(policiesCommand())
+      .parseAsync(['shadow', join(dir, 'broken'), '--message', 'm', '--token', 't'], {
+        from: 'user',
+      })
+      .catch((e: unknown) => e);
+    expect((error as CliError).message).toMatch(/nothing was published/);
+  });
+
+  it('lists shadow, shadow-report, promote and stop-shadow in the help', () => {
+    const help = policiesCommand().helpInformation();
+    for (const name of ['shadow', 'shadow-report', 'promote', 'stop-shadow'])
+      expect(help).toMatch(new RegExp(`\\n  ${name} `));
+  });
+
+  it('takes a shadow version to promote by its number only', async () => {
+    const error = await quiet(policiesCommand())
+      .parseAsync(['promote', '--shadow', 'latest'], { from: 'user' })
+      .catch((e: unknown) => e);
+    expect((error as CommanderError).code).toBe('commander.invalidArgument');
+  });
+});
+
+describe('policies shadow-report', () => {
+  const since = parseShadowSince('24h', new Date('2026-11-08T09:30:00Z'));
+  const period = {
+    shadow_version: '4',
+    active_version: '3',
+    started_at: '2026-11-08 08:00:00.000001',
+    published_by: 'human:bob',
+    message: '',
+    ended_at: null,
+    ended_by_version: null,
+    ended_by: null,
+    ended_message: null,
+    ended_how: 'in_force',
+  };
+
+  it('refuses a window it cannot read, with an example', () => {
+    expect(since.from).toBe('2026-11-07 09:30:00.000000');
+    expect(() => parseShadowSince('yesterday')).toThrow(CliError);
+    expect(() => parseShadowSince('yesterday')).toThrow(/--since .*is not a time/);
+  });
+
+  it('reads 64-bit counts sent as strings, and says a shadow in force with no comparison yet', () => {
+    const report = shadowReportFrom('prod', since, {
+      periods: [period],
+      compared: [],
+      diverged: [],
+      byPolicy: [],
+      byTool: [],
+    });
+    expect(report.shadows).toEqual([
+      expect.objectContaining({ shadow_version: 4, active_version: 3, compared: 0, diverged: 0 }),
+    ]);
+    expect(report.from).toBe('2026-11-07T09:30:00Z');
+    expect(shadowReportText(report).summary).toEqual([
+      'shadow policy report, env prod, since 24h (2026-11-07T09:30:00Z)',
+      'shadow v4 beside active v3, published 2026-11-08T08:00:00Z by human:bob; in force',
+      '  compared on 0 decisions in the window, 0 diverged',
+    ]);
+  });
+
+  it('shows one example when a group has one intent, and names no policy plainly', () => {
+    const report = shadowReportFrom('dev', since, {
+      periods: [],
+      compared: [],
+      diverged: [],
+      byPolicy: [],
+      byTool: [
+        {
+          shadow_version: 4,
+          tool: 'echo',
+          active_effect: 'deny',
+          shadow_effect: 'allow',
+          intents: '1',
+          first_intent: 'i-1',
+          first_run: '',
+          last_intent: 'i-1',
+          last_run: '',
+        },
+      ],
+    });
+    expect(report.by_tool[0]?.examples).toEqual([{ intent_id: 'i-1', run_id: '' }]);
+    expect(shadowReportText(report).byTool.rows).toEqual([
+      {
+        shadow: 'v4',
+        tool: 'echo',
+        'active → shadow': 'deny → allow',
+        intents: '1',
+        examples: 'i-1 (run -)',
+      },
+    ]);
+  });
+
+  it('fails clearly on a row of another shape (a collector of another version)', () => {
+    const read = () =>
+      shadowReportFrom('dev', since, {
+        periods: [{ ...period, ended_how: 'exploded' }],
+        compared: [],
+        diverged: [],
+        byPolicy: [],
+        byTool: [],
+      });
+    expect(read).toThrow(CliError);
+    expect(read).toThrow(/unexpected policy_shadow_periods row/);
   });
 });
 

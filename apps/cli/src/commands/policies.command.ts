@@ -1,11 +1,22 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { PolicyFile, PolicyVersionSummary, PolicyVersionView } from '@warden/contracts';
+import {
+  AuditSqlResult,
+  subjects,
+  type AuditSqlRequest,
+  type PolicyFile,
+  type PolicyVersionSummary,
+  type PolicyVersionView,
+} from '@warden/contracts';
 import { checkPolicyFiles, SHIPPED_SCHEMA_PATH, shippedSchemaPath } from '@warden/policy';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
+import { z } from 'zod';
+import { callApi, connectForCli } from '../nats-client.js';
 import { CliError, printJson, printTable } from '../output.js';
+import { parseRunsSince, shortTime, type RunsSince } from '../runs/run-queries.js';
 import { callPolicyAdmin, type AdminOptions, withAdminOptions } from './admin-options.js';
+import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
 const SHIPPED_SCHEMA = SHIPPED_SCHEMA_PATH;
 
@@ -18,10 +29,13 @@ function shippedSchemaOrUndefined(): string | undefined {
   }
 }
 
-/** `warden policies …`: check Cedar policy sets locally, publish them, list, compare, roll back. */
+/**
+ * `warden policies …`: check Cedar policy sets locally, publish them, list, compare, roll back;
+ * try a candidate set in shadow beside the active one, report where it differs, promote or stop it.
+ */
 export function policiesCommand(): Command {
   const policies = new Command('policies').description(
-    'validate Cedar policies locally, publish them as a versioned set, list, show, diff and roll back versions',
+    'validate Cedar policies locally, publish them as a versioned set, list, show, diff and roll back versions; try a set in shadow (shadow, shadow-report, promote, stop-shadow)',
   );
 
   policies
@@ -69,33 +83,124 @@ Examples:
   warden policies publish examples/support-triage/policies --message "bulk close needs support-leads"
   warden policies publish policies/ --message "try stricter refunds" --shadow --env prod`,
     )
-    .action(async (paths: string[], options: PublishOptions) => {
-      const checked = await validatePolicies(paths, options.schema);
-      if (checked.check.errors.length > 0) {
-        if (options.json) printJson(validationJson(checked));
-        else process.stdout.write(renderValidation(checked));
-        throw invalidSetError(checked, 'nothing was published');
-      }
-      const result = await callPolicyAdmin(options, 'policy-publish', {
-        schema: checked.schema.text,
-        files: checked.files.map(({ name, text }) => ({ name, text })),
-        message: options.message,
-        mode: options.shadow ? 'shadow' : 'active',
+    .action((paths: string[], options: PublishOptions) => publishPolicies(paths, options));
+
+  withAdminOptions(policies.command('shadow'))
+    .description(
+      'validate policy files locally, then publish them as the shadow version: evaluated beside the active one on live traffic, divergences logged, nothing enforced',
+    )
+    .argument('<paths...>', 'a directory (its *.cedar files) or policy files')
+    .requiredOption('--message <text>', 'why this candidate, for the version history')
+    .option('--schema <file>', `the Cedar schema (default: the shipped ${SHIPPED_SCHEMA})`)
+    .addHelpText(
+      'after',
+      `
+The same as \`publish --shadow\`. One shadow version is evaluated at a time: a newer one replaces it.
+Then:
+  warden policies shadow-report       where it would have decided differently, by policy and tool
+  warden policies promote             make it the active version
+  warden policies stop-shadow         stop evaluating it, activate nothing
+
+Example:
+  warden policies shadow policies/ --message "try stricter refunds"`,
+    )
+    .action((paths: string[], options: PublishOptions) =>
+      publishPolicies(paths, { ...options, shadow: true }),
+    );
+
+  policies
+    .command('shadow-report')
+    .description(
+      'where the shadow version would have decided differently from the active one, by policy and by tool, with example intents (from the audit log)',
+    )
+    .addOption(envOption())
+    .addOption(natsOption())
+    .option('--since <when>', 'the window: 30m, 24h, 7d or a UTC date 2026-11-01', '24h')
+    .addOption(
+      new Option('--limit <n>', 'the most rows per table').argParser(parseLimit).default(50),
+    )
+    .option('--json', 'print JSON for scripts')
+    .addHelpText(
+      'after',
+      `
+Read through the trace collector from policy.shadow_diverged events (views shadow_divergences
+and policy_shadow_periods). "compared" counts the decisions made while a shadow version was in
+force; intents refused for invalid args or an unknown tool are never compared, and a policy
+decision service started with POLICY_SHADOW_ENABLED=false compares none.
+
+Examples:
+  warden policies shadow-report
+  warden policies shadow-report --since 7d --json`,
+    )
+    .action(async (options: ShadowReportOptions) => {
+      const since = parseShadowSince(options.since);
+      const report = await readShadowReport(options, since, options.limit);
+      if (options.json) printJson(report);
+      else printShadowReport(report);
+    });
+
+  withAdminOptions(policies.command('promote'))
+    .description(
+      'make the shadow version the active one (a new active version with its content) and end the shadow evaluation',
+    )
+    .option(
+      '--message <text>',
+      'why, for the version history (default: promote shadow version <n>)',
+    )
+    .option(
+      '--shadow <version>',
+      'the shadow version you reviewed: refused if another is in force; once promoted, a retry answers the same',
+      parseVersion,
+    )
+    .addHelpText(
+      'after',
+      `
+The new version's rollback_of names the shadow version it carries (\`warden policies list\`).
+
+Examples:
+  warden policies promote --shadow 4 --message "stricter refunds: no divergence we did not expect"
+  warden policies promote`,
+    )
+    .action(async (options: AdminOptions & { message?: string; shadow?: number }) => {
+      const result = await callPolicyAdmin(options, 'policy-promote', {
+        ...(options.message === undefined ? {} : { message: options.message }),
+        ...(options.shadow === undefined ? {} : { shadow: options.shadow }),
       });
-      if (options.json) {
-        printJson(result);
-        return;
+      if (options.json) printJson(result);
+      else {
+        const what = result.already ? 'was already promoted' : 'promoted';
+        process.stdout.write(
+          `shadow version ${result.promoted} ${what}: version ${result.version.version} is active with its content, no shadow is evaluated\n  hash  ${result.version.content_hash}\n`,
+        );
       }
-      const { version } = result;
-      process.stdout.write(
-        [
-          `published policy version ${version.version} (${version.mode})`,
-          `  hash      ${version.content_hash}`,
-          `  policies  ${version.policy_ids.join(', ') || '(none)'}`,
-          ...result.warnings.map((warning) => `  warning: ${warning}`),
-          '',
-        ].join('\n'),
+    });
+
+  withAdminOptions(policies.command('stop-shadow'))
+    .description(
+      'stop evaluating the shadow version without activating it (what is enforced does not change)',
+    )
+    .option('--message <text>', 'why, for the version history (default: stop shadow version <n>)')
+    .addHelpText(
+      'after',
+      `
+The head of the policy versions only moves through the log: this publishes a new active version
+with the active version's content (rollback_of names it), by you.
+
+Example:
+  warden policies stop-shadow --message "refund rules need another pass"`,
+    )
+    .action(async (options: AdminOptions & { message?: string }) => {
+      const result = await callPolicyAdmin(
+        options,
+        'policy-shadow-stop',
+        options.message === undefined ? {} : { message: options.message },
       );
+      if (options.json) printJson(result);
+      else {
+        process.stdout.write(
+          `shadow version ${result.stopped} is no longer evaluated; version ${result.version.version} is active with the content of version ${result.version.rollback_of ?? '?'}\n`,
+        );
+      }
     });
 
   withAdminOptions(policies.command('list'))
@@ -166,6 +271,43 @@ Examples:
     });
 
   return policies;
+}
+
+/** `publish` and `shadow`: validate locally, then publish the set as the next version. */
+async function publishPolicies(paths: readonly string[], options: PublishOptions): Promise<void> {
+  const checked = await validatePolicies(paths, options.schema);
+  if (checked.check.errors.length > 0) {
+    if (options.json) printJson(validationJson(checked));
+    else process.stdout.write(renderValidation(checked));
+    throw invalidSetError(checked, 'nothing was published');
+  }
+  const result = await callPolicyAdmin(options, 'policy-publish', {
+    schema: checked.schema.text,
+    files: checked.files.map(({ name, text }) => ({ name, text })),
+    message: options.message,
+    mode: options.shadow ? 'shadow' : 'active',
+  });
+  if (options.json) {
+    printJson(result);
+    return;
+  }
+  const { version } = result;
+  const next =
+    version.mode === 'shadow'
+      ? [
+          '  next      `warden policies shadow-report` shows where it differs; then `warden policies promote` or `warden policies stop-shadow`',
+        ]
+      : [];
+  process.stdout.write(
+    [
+      `published policy version ${version.version} (${version.mode})`,
+      `  hash      ${version.content_hash}`,
+      `  policies  ${version.policy_ids.join(', ') || '(none)'}`,
+      ...result.warnings.map((warning) => `  warning: ${warning}`),
+      ...next,
+      '',
+    ].join('\n'),
+  );
 }
 
 interface ValidateOptions {
@@ -477,4 +619,387 @@ export function parseVersion(value: string): number {
     throw new InvalidArgumentError('must be a version number like 3 (see `warden policies list`)');
   }
   return Number(value);
+}
+
+/*
+ * `policies shadow-report`: what it asks the audit log, through the trace collector's `audit.sql`.
+ * The views live in deploy/clickhouse/0006_shadow_views.sql. Values are bound, never spliced.
+ */
+
+/** The shadow versions in force at some time in the window, oldest first. */
+export const SHADOW_PERIODS_SQL = `SELECT shadow_version, active_version, started_at, published_by, message,
+       ended_at, ended_by_version, ended_by, ended_message, ended_how
+FROM policy_shadow_periods
+WHERE env = {env:String} AND (ended_at IS NULL OR ended_at >= {since:DateTime64(6, 'UTC')})
+ORDER BY shadow_version`;
+
+/**
+ * Per shadow version, the decisions made while it was in force (in the window): those it was
+ * compared on. Unknown tools are denied before any policy is evaluated, so they are left out.
+ */
+export const SHADOW_COMPARED_SQL = `SELECT p.shadow_version AS shadow_version, uniqExact(d.intent_id) AS decisions
+FROM events AS d
+INNER JOIN policy_shadow_periods AS p ON d.env = p.env
+WHERE d.env = {env:String}
+  AND d.type = 'policy.decided'
+  AND d.reason != 'unknown_tool'
+  AND d.occurred_at >= {since:DateTime64(6, 'UTC')}
+  AND d.occurred_at >= p.started_at
+  AND (p.ended_at IS NULL OR d.occurred_at < p.ended_at)
+GROUP BY shadow_version`;
+
+/** Per shadow version, how many intents it would have decided differently. */
+export const SHADOW_DIVERGED_SQL = `SELECT shadow_version, uniqExact(intent_id) AS intents
+FROM shadow_divergences
+WHERE env = {env:String} AND occurred_at >= {since:DateTime64(6, 'UTC')}
+GROUP BY shadow_version`;
+
+/**
+ * The divergences by the policies that determined each side, with the first and the last intent
+ * as examples (by time, then id, so the same log always gives the same examples).
+ */
+export const SHADOW_BY_POLICY_SQL = `SELECT shadow_version, active_effect, shadow_effect, active_policy_ids, shadow_policy_ids,
+       uniqExact(intent_id) AS intents,
+       argMin(intent_id, (occurred_at, intent_id)) AS first_intent,
+       argMin(run_id, (occurred_at, intent_id)) AS first_run,
+       argMax(intent_id, (occurred_at, intent_id)) AS last_intent,
+       argMax(run_id, (occurred_at, intent_id)) AS last_run
+FROM shadow_divergences
+WHERE env = {env:String} AND occurred_at >= {since:DateTime64(6, 'UTC')}
+GROUP BY shadow_version, active_effect, shadow_effect, active_policy_ids, shadow_policy_ids
+ORDER BY shadow_version DESC, intents DESC, active_effect, shadow_effect, active_policy_ids, shadow_policy_ids
+LIMIT {limit:UInt32}`;
+
+/** The divergences by tool and the two effects, with examples as above. */
+export const SHADOW_BY_TOOL_SQL = `SELECT shadow_version, tool, active_effect, shadow_effect,
+       uniqExact(intent_id) AS intents,
+       argMin(intent_id, (occurred_at, intent_id)) AS first_intent,
+       argMin(run_id, (occurred_at, intent_id)) AS first_run,
+       argMax(intent_id, (occurred_at, intent_id)) AS last_intent,
+       argMax(run_id, (occurred_at, intent_id)) AS last_run
+FROM shadow_divergences
+WHERE env = {env:String} AND occurred_at >= {since:DateTime64(6, 'UTC')}
+GROUP BY shadow_version, tool, active_effect, shadow_effect
+ORDER BY shadow_version DESC, intents DESC, tool, active_effect, shadow_effect
+LIMIT {limit:UInt32}`;
+
+/** What `policies shadow-report` leaves out of "compared", said once under the report. */
+export const COMPARED_NOTE =
+  'compared: decisions made while the shadow version was in force, from the log; intents refused for invalid args or an unknown tool are never compared, and a policy decision service with POLICY_SHADOW_ENABLED=false compares none';
+
+// 64-bit counts arrive as strings (the store asks for them so); DateTime64 as `2026-11-02 09:00:00.000001`.
+const Count = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])
+  .transform(Number);
+const Time = z.string().transform((value) => shortTime(value));
+const Effect = z.enum(['allow', 'deny', 'approval_required']);
+
+const PeriodRow = z.object({
+  shadow_version: Count,
+  active_version: Count,
+  started_at: Time,
+  published_by: z.string(),
+  message: z.string(),
+  ended_at: Time.nullable(),
+  ended_by_version: Count.nullable(),
+  ended_by: z.string().nullable(),
+  ended_message: z.string().nullable(),
+  ended_how: z.enum(['in_force', 'replaced', 'promoted', 'stopped', 'superseded']),
+});
+const ComparedRow = z.object({ shadow_version: Count, decisions: Count });
+const DivergedRow = z.object({ shadow_version: Count, intents: Count });
+const ExampleColumns = {
+  intents: Count,
+  first_intent: z.string(),
+  first_run: z.string(),
+  last_intent: z.string(),
+  last_run: z.string(),
+};
+const ByPolicyRow = z.object({
+  shadow_version: Count,
+  active_effect: Effect,
+  shadow_effect: Effect,
+  active_policy_ids: z.array(z.string()),
+  shadow_policy_ids: z.array(z.string()),
+  ...ExampleColumns,
+});
+const ByToolRow = z.object({
+  shadow_version: Count,
+  tool: z.string(),
+  active_effect: Effect,
+  shadow_effect: Effect,
+  ...ExampleColumns,
+});
+
+/** An intent the shadow version would have decided differently, and its run. */
+export interface ShadowExample {
+  readonly intent_id: string;
+  readonly run_id: string;
+}
+
+/** One shadow version in force during the window: its time in force, and how it compared. */
+export type ShadowPeriod = z.output<typeof PeriodRow> & {
+  /** Decisions made while it was in force, in the window. */
+  readonly compared: number;
+  /** Intents it would have decided differently, in the window. */
+  readonly diverged: number;
+};
+
+export type ShadowByPolicy = Omit<
+  z.output<typeof ByPolicyRow>,
+  'first_intent' | 'first_run' | 'last_intent' | 'last_run'
+> & { readonly examples: ShadowExample[] };
+
+export type ShadowByTool = Omit<
+  z.output<typeof ByToolRow>,
+  'first_intent' | 'first_run' | 'last_intent' | 'last_run'
+> & { readonly examples: ShadowExample[] };
+
+/** What `policies shadow-report --json` prints. */
+export interface ShadowReport {
+  readonly env: string;
+  readonly since: string;
+  /** The window's start, RFC 3339. */
+  readonly from: string;
+  readonly shadows: ShadowPeriod[];
+  readonly by_policy: ShadowByPolicy[];
+  readonly by_tool: ShadowByTool[];
+  readonly compared_note: string;
+}
+
+/** The rows of the five queries, as the collector answers them. */
+export interface ShadowReportRows {
+  readonly periods: readonly Record<string, unknown>[];
+  readonly compared: readonly Record<string, unknown>[];
+  readonly diverged: readonly Record<string, unknown>[];
+  readonly byPolicy: readonly Record<string, unknown>[];
+  readonly byTool: readonly Record<string, unknown>[];
+}
+
+/**
+ * Builds the report from the rows the queries return (each row validated: a view that changed
+ * shape fails here with its name, not as a wrong table).
+ */
+export function shadowReportFrom(
+  env: string,
+  since: RunsSince,
+  rows: ShadowReportRows,
+): ShadowReport {
+  const parse = <S extends z.ZodType>(
+    schema: S,
+    view: string,
+    list: readonly unknown[],
+  ): z.output<S>[] =>
+    list.map((row) => {
+      const parsed = schema.safeParse(row);
+      if (!parsed.success) {
+        throw new CliError(
+          `the audit log answered an unexpected ${view} row: ${z.prettifyError(parsed.error)}`,
+          'Are the CLI and the trace collector the same version? Restarting the collector applies its migrations.',
+        );
+      }
+      return parsed.data;
+    });
+  const compared = new Map(
+    parse(ComparedRow, 'compared', rows.compared).map((r) => [r.shadow_version, r.decisions]),
+  );
+  const diverged = new Map(
+    parse(DivergedRow, 'shadow_divergences', rows.diverged).map((r) => [
+      r.shadow_version,
+      r.intents,
+    ]),
+  );
+  const shadows = parse(PeriodRow, 'policy_shadow_periods', rows.periods).map((period) => ({
+    ...period,
+    compared: compared.get(period.shadow_version) ?? 0,
+    diverged: diverged.get(period.shadow_version) ?? 0,
+  }));
+  return {
+    env,
+    since: since.text,
+    from: shortTime(since.from),
+    shadows,
+    by_policy: parse(ByPolicyRow, 'shadow_divergences', rows.byPolicy).map(withExamples),
+    by_tool: parse(ByToolRow, 'shadow_divergences', rows.byTool).map(withExamples),
+    compared_note: COMPARED_NOTE,
+  };
+}
+
+function withExamples<
+  R extends { first_intent: string; first_run: string; last_intent: string; last_run: string },
+>(
+  row: R,
+): Omit<R, 'first_intent' | 'first_run' | 'last_intent' | 'last_run'> & {
+  examples: ShadowExample[];
+} {
+  const { first_intent, first_run, last_intent, last_run, ...rest } = row;
+  const examples = [{ intent_id: first_intent, run_id: first_run }];
+  if (last_intent !== first_intent) examples.push({ intent_id: last_intent, run_id: last_run });
+  return { ...rest, examples };
+}
+
+/** The readable report: one line per shadow version, then the two tables. */
+export function shadowReportText(report: ShadowReport): {
+  summary: string[];
+  byPolicy: { columns: string[]; rows: Record<string, string>[] };
+  byTool: { columns: string[]; rows: Record<string, string>[] };
+} {
+  const summary = [
+    `shadow policy report, env ${report.env}, since ${report.since} (${report.from})`,
+    ...report.shadows.flatMap(periodLines),
+  ];
+  const change = (row: { active_effect: string; shadow_effect: string }) =>
+    `${row.active_effect} → ${row.shadow_effect}`;
+  const examples = (list: readonly ShadowExample[]) =>
+    list.map((e) => `${e.intent_id} (run ${e.run_id || '-'})`).join('\n');
+  const ids = (list: readonly string[], effect: string) =>
+    list.length > 0 ? list.join(', ') : effect === 'deny' ? '(none: deny by default)' : '(none)';
+  return {
+    summary,
+    byPolicy: {
+      columns: [
+        'shadow',
+        'active → shadow',
+        'active policies',
+        'shadow policies',
+        'intents',
+        'examples',
+      ],
+      rows: report.by_policy.map((row) => ({
+        shadow: `v${row.shadow_version}`,
+        'active → shadow': change(row),
+        'active policies': ids(row.active_policy_ids, row.active_effect),
+        'shadow policies': ids(row.shadow_policy_ids, row.shadow_effect),
+        intents: String(row.intents),
+        examples: examples(row.examples),
+      })),
+    },
+    byTool: {
+      columns: ['shadow', 'tool', 'active → shadow', 'intents', 'examples'],
+      rows: report.by_tool.map((row) => ({
+        shadow: `v${row.shadow_version}`,
+        tool: row.tool,
+        'active → shadow': change(row),
+        intents: String(row.intents),
+        examples: examples(row.examples),
+      })),
+    },
+  };
+}
+
+function periodLines(period: ShadowPeriod): string[] {
+  const active =
+    period.active_version === 0 ? 'no active version' : `active v${period.active_version}`;
+  const message = period.message === '' ? '' : `: "${period.message}"`;
+  const ended = (() => {
+    const by = `v${period.ended_by_version ?? '?'} at ${period.ended_at ?? '?'} by ${period.ended_by ?? '?'}`;
+    switch (period.ended_how) {
+      case 'in_force':
+        return 'in force';
+      case 'promoted':
+        return `promoted as ${by}`;
+      case 'stopped':
+        return `stopped (${by})`;
+      case 'replaced':
+        return `replaced by shadow ${by}`;
+      case 'superseded':
+        return `ended by active ${by}`;
+    }
+  })();
+  const rate =
+    period.compared === 0 ? '' : ` (${((100 * period.diverged) / period.compared).toFixed(2)}%)`;
+  return [
+    `shadow v${period.shadow_version} beside ${active}, published ${period.started_at} by ${period.published_by}${message}; ${ended}`,
+    `  compared on ${period.compared} decision${period.compared === 1 ? '' : 's'} in the window, ${period.diverged} diverged${rate}`,
+  ];
+}
+
+/** Prints the report as text and tables. */
+function printShadowReport(report: ShadowReport): void {
+  if (report.shadows.length === 0 && report.by_policy.length === 0) {
+    process.stdout.write(
+      `no shadow policy version was in force in env ${report.env} since ${report.since}\n(start one with \`warden policies shadow <dir> --message "…"\`)\n`,
+    );
+    return;
+  }
+  const text = shadowReportText(report);
+  process.stdout.write(`${text.summary.join('\n')}\n\n`);
+  if (text.byPolicy.rows.length === 0) {
+    process.stdout.write(
+      'no divergence in the window: the shadow version decided as the active one\n',
+    );
+  } else {
+    process.stdout.write('by policy\n');
+    printTable(text.byPolicy.columns, text.byPolicy.rows);
+    process.stdout.write('\nby tool\n');
+    printTable(text.byTool.columns, text.byTool.rows);
+  }
+  process.stdout.write(`\nnote: ${report.compared_note}\n`);
+}
+
+interface ShadowReportOptions extends ConnectionOptions {
+  since: string;
+  limit: number;
+  json?: boolean;
+}
+
+/** `--since` of the report, refused as a usage error with the accepted forms. */
+export function parseShadowSince(text: string, now: Date = new Date()): RunsSince {
+  try {
+    return parseRunsSince(text, now);
+  } catch (error) {
+    throw new CliError(
+      `--since ${error instanceof Error ? error.message : String(error)}`,
+      'Example: --since 7d',
+    );
+  }
+}
+
+function parseLimit(value: string): number {
+  if (!/^[1-9]\d{0,4}$/.test(value.trim()))
+    throw new InvalidArgumentError('must be a whole number from 1 to 99999');
+  return Number(value);
+}
+
+/** Runs the report's queries through the env's trace collector (one connection). */
+async function readShadowReport(
+  options: ConnectionOptions,
+  since: RunsSince,
+  limit: number,
+): Promise<ShadowReport> {
+  const nc = await connectForCli(options.nats);
+  try {
+    const params = { env: options.env, since: since.from, limit: String(limit) };
+    const query = async (sql: string) => {
+      const body: AuditSqlRequest = { sql, params, max_rows: limit + 1 };
+      const result = await callApi(
+        nc,
+        subjects.api(options.env, 'audit', 'sql'),
+        body,
+        AuditSqlResult,
+        {
+          service: 'trace collector',
+          env: options.env,
+          hint: shadowReportHint,
+        },
+      );
+      return result.rows;
+    };
+    return shadowReportFrom(options.env, since, {
+      periods: await query(SHADOW_PERIODS_SQL),
+      compared: await query(SHADOW_COMPARED_SQL),
+      diverged: await query(SHADOW_DIVERGED_SQL),
+      byPolicy: await query(SHADOW_BY_POLICY_SQL),
+      byTool: await query(SHADOW_BY_TOOL_SQL),
+    });
+  } finally {
+    await nc.close();
+  }
+}
+
+function shadowReportHint(code: string): string | undefined {
+  // The likeliest cause: a collector started before the shadow views' migration (0006) shipped.
+  return code === 'query_failed'
+    ? 'The shadow views may be missing: restart the trace collector (`warden up`), which applies the audit log migrations at start-up.'
+    : undefined;
 }

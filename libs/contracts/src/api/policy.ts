@@ -124,6 +124,49 @@ export const PolicyRollbackRequest = z.strictObject({
 });
 export const PolicyRollbackResult = z.strictObject({ version: PolicyVersionSummary });
 
+/**
+ * `policy-promote`: the shadow version becomes the active one. Like a rollback it publishes a new
+ * active version, here with the shadow version's content (`rollback_of` names the shadow version),
+ * so versions only go up and the log says who promoted what when; the shadow evaluation ends.
+ * Refused with `no_shadow` when no shadow version is in force, and with `shadow_changed` when
+ * `shadow` is given and another shadow version is in force.
+ */
+export const PolicyPromoteRequest = z.strictObject({
+  /** For the version history; default `promote shadow version <n>`. */
+  message: z.string().min(1).max(2048).optional(),
+  /**
+   * The shadow version the caller reviewed. With it, a promotion already done answers again
+   * (`already: true`) instead of `no_shadow`, so a retried promote is idempotent.
+   */
+  shadow: z.number().int().positive().optional(),
+});
+export const PolicyPromoteResult = z.strictObject({
+  /** The new active version. */
+  version: PolicyVersionSummary,
+  /** The shadow version whose content it carries. */
+  promoted: z.number().int().positive(),
+  /** True when that shadow version had been promoted before this request (nothing published). */
+  already: z.boolean(),
+});
+
+/**
+ * `policy-shadow-stop`: ends the shadow evaluation without activating it. The head is a projection
+ * of `policy.published`, so this publishes a new active version with the active version's content
+ * (`rollback_of` names it): what is enforced does not change, and the log says who stopped it.
+ * Refused with `no_shadow` when no shadow version is in force, with `no_active_version` when there
+ * is no active version whose content could stay in force.
+ */
+export const PolicyShadowStopRequest = z.strictObject({
+  /** For the version history; default `stop shadow version <n>`. */
+  message: z.string().min(1).max(2048).optional(),
+});
+export const PolicyShadowStopResult = z.strictObject({
+  /** The new active version (the content that was active). */
+  version: PolicyVersionSummary,
+  /** The shadow version no longer evaluated. */
+  stopped: z.number().int().positive(),
+});
+
 /** An approval request as humans see it. */
 export const ApprovalView = z.strictObject({
   approval_id: Ulid,
@@ -181,6 +224,16 @@ export const POLICY_API = {
   'policy-rollback': {
     request: PolicyRollbackRequest,
     result: PolicyRollbackResult,
+    access: 'admin',
+  },
+  'policy-promote': {
+    request: PolicyPromoteRequest,
+    result: PolicyPromoteResult,
+    access: 'admin',
+  },
+  'policy-shadow-stop': {
+    request: PolicyShadowStopRequest,
+    result: PolicyShadowStopResult,
     access: 'admin',
   },
   'approval-list': { request: ApprovalListRequest, result: ApprovalListResult, access: 'human' },
