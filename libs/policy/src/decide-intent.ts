@@ -1,6 +1,6 @@
 import type { DataOf, Principal, Risk } from '@warden/contracts';
 import type { ArgsValidator, Violation } from './args-validator.js';
-import type { PolicyEngine } from './cedar/index.js';
+import { compilePolicyEngine, loadPolicyFiles, type PolicyEngine } from './cedar/index.js';
 import { deriveRisk, type RiskFlags } from './derive-risk.js';
 import { STANDARD_RISK_FLAGS, type ToolDeclaration } from './tool-declaration.js';
 
@@ -57,6 +57,27 @@ export interface PolicyOutcome {
   /** For a deny: a reason code a person can act on, and a sentence. */
   readonly reason?: ReasonCode;
   readonly message?: string;
+}
+
+/**
+ * A policy version compiled from its files and schema, ready to decide: its engine, or (a set that
+ * does not split or compile) why not, in which case every decision under it is a deny. `id` keys
+ * Cedar's cache of parsed sets: the same id for other content replaces it.
+ */
+export function compileVersion(
+  id: string,
+  version: number,
+  schema: string,
+  files: readonly { readonly name: string; readonly text: string }[],
+): DecidableVersion {
+  const loaded = loadPolicyFiles(files.map(({ name, text }) => ({ name, text })));
+  const compiled = loaded.ok ? compilePolicyEngine(id, schema, loaded.policies) : undefined;
+  if (compiled?.ok === true) return { version, engine: compiled.engine };
+  const errors = compiled?.ok === false ? compiled.errors : loaded.errors;
+  return {
+    version,
+    error: `policy version ${version} does not load: ${errors.map((e) => e.message).join('; ')}`,
+  };
 }
 
 /**

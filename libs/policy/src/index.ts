@@ -22,6 +22,7 @@ export {
 } from './args-validator.js';
 export { checkArgSchema, type ArgSchemaCheck } from './check-arg-schema.js';
 export {
+  compileVersion,
   decideIntent,
   evaluateIntent,
   policyDecidedData,

@@ -1,8 +1,7 @@
 import { AuditSqlResult, type ToolView } from '@warden/contracts';
 import {
   compileArgs,
-  compilePolicyEngine,
-  loadPolicyFiles,
+  compileVersion,
   ToolDeclaration,
   type DecidableTool,
   type DecidableVersion,
@@ -251,7 +250,7 @@ async function policySource(
         `See them with \`warden policies validate ${options.policies.join(' ')}\`.`,
       );
     }
-    const candidate = compiled('candidate', 0, checked.schema.text, checked.files);
+    const candidate = compileVersion('replay:candidate', 0, checked.schema.text, checked.files);
     return () => Promise.resolve(candidate);
   }
   const cache = new Map<number, Promise<DecidableVersion>>();
@@ -259,7 +258,7 @@ async function policySource(
     let known = cache.get(version);
     if (known === undefined) {
       known = callPolicyAdmin(options, 'policy-show', { version }).then(({ version: shown }) =>
-        compiled(`replay:v${version}`, version, shown.schema, shown.files),
+        compileVersion(`replay:v${version}`, version, shown.schema, shown.files),
       );
       cache.set(version, known);
     }
@@ -270,20 +269,6 @@ async function policySource(
     // A rejected step never reached Cedar: only its validation is replayed.
     return version === undefined ? Promise.resolve({ version: 0 }) : load(version);
   };
-}
-
-function compiled(
-  id: string,
-  version: number,
-  schema: string,
-  files: readonly { name: string; text: string }[],
-): DecidableVersion {
-  const loaded = loadPolicyFiles(files);
-  if (!loaded.ok) return { version, error: loaded.errors.map((e) => e.message).join('; ') };
-  const engine = compilePolicyEngine(id, schema, loaded.policies);
-  return engine.ok
-    ? { version, engine: engine.engine }
-    : { version, error: engine.errors.map((e) => e.message).join('; ') };
 }
 
 /**

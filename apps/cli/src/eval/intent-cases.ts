@@ -4,9 +4,8 @@ import {
   BUILTIN_POLICY_FILES,
   builtinToolSources,
   compileArgs,
-  compilePolicyEngine,
+  compileVersion,
   decideIntent,
-  loadPolicyFiles,
   parseToolDeclaration,
   shippedSchemaText,
   ToolDeclaration,
@@ -54,7 +53,7 @@ export async function localSources(options: {
     // The reference deployment's set, as `warden up` publishes it: the reference policies and the
     // built-in one.
     const files = [...(await cedarFiles(POLICIES_DIR)), ...BUILTIN_POLICY_FILES];
-    const version = compileVersion(shippedSchemaText(), files);
+    const version = compileLocal(shippedSchemaText(), files);
     return {
       describe: 'the reference policies (examples/support-triage/policies and the built-in one)',
       version,
@@ -73,7 +72,7 @@ export async function localSources(options: {
       problems,
     };
   }
-  const version = compileVersion(checked.schema.text, checked.files);
+  const version = compileLocal(checked.schema.text, checked.files);
   return { describe, version, tools, problems: version.error === undefined ? [] : [version.error] };
 }
 
@@ -90,20 +89,16 @@ export async function stackSources(admin: AdminOptions): Promise<DecisionSources
   }
   return {
     describe: `policy version ${version.version} active in env ${admin.env} and its registered tools`,
-    version: { ...compileVersion(version.schema, version.files), version: version.version },
+    version: compileLocal(version.schema, version.files, version.version),
     tools: byName,
   };
 }
 
 /** Compiles a policy set under a fresh id (Cedar caches by id for the life of the process). */
-function compileVersion(schema: string, files: readonly PolicyFile[]): DecidableVersion {
+/** A policy set as a version of its own (`eval-<n>`: each set compiled gets a new cache id). */
+function compileLocal(schema: string, files: readonly PolicyFile[], version = 1): DecidableVersion {
   compiled += 1;
-  const loaded = loadPolicyFiles(files.map(({ name, text }) => ({ name, text })));
-  if (!loaded.ok) return { version: 1, error: loaded.errors.map((e) => e.message).join('; ') };
-  const engine = compilePolicyEngine(`eval-${compiled}`, schema, loaded.policies);
-  return engine.ok
-    ? { version: 1, engine: engine.engine }
-    : { version: 1, error: engine.errors.map((e) => e.message).join('; ') };
+  return compileVersion(`eval-${compiled}`, version, schema, files);
 }
 
 async function cedarFiles(dir: string): Promise<PolicyFile[]> {

@@ -5,7 +5,7 @@ import {
   type MessagingLogger,
   type WatchTiming,
 } from '@warden/messaging';
-import { compilePolicyEngine, loadPolicyFiles, type PolicyEngine } from '@warden/policy';
+import { compileVersion, type PolicyEngine } from '@warden/policy';
 import type { PolicyStore } from './policy-store.js';
 import { HEAD_KEY, PolicyHead, type StoredPolicyVersion } from './stored-policy.js';
 
@@ -161,19 +161,18 @@ export class PolicyCatalog {
 
   private compile(stored: StoredPolicyVersion): LoadedVersion {
     const { version } = stored;
-    // Split only: compiling validates the set (it was validated at publish as well).
-    const loaded = loadPolicyFiles(stored.files);
-    const compiled = loaded.ok
-      ? compilePolicyEngine(
-          `${this.env}:v${version}:${stored.content_hash.slice(0, 16)}`,
-          stored.schema,
-          loaded.policies,
-        )
-      : undefined;
-    if (compiled?.ok === true) return { version, engine: compiled.engine };
-    const errors = compiled?.ok === false ? compiled.errors : loaded.errors;
-    const error = `policy version ${version} does not load: ${errors.map((e) => e.message).join('; ')}`;
-    this.logger.error({ version, errors }, 'policy version does not load: every intent is denied');
-    return { version, error };
+    // Compiling validates the set again (it was validated at publish as well).
+    const loaded = compileVersion(
+      `${this.env}:v${version}:${stored.content_hash.slice(0, 16)}`,
+      version,
+      stored.schema,
+      stored.files,
+    );
+    if (loaded.error === undefined) return loaded;
+    this.logger.error(
+      { version, error: loaded.error },
+      'policy version does not load: every intent is denied',
+    );
+    return loaded;
   }
 }
