@@ -1,16 +1,17 @@
-import { formatUsd, ULID_PATTERN } from '@warden/contracts';
+import { ULID_PATTERN } from '@warden/contracts';
 import { ApprovalPendingError, CallTimeoutError, NonDeterminismError } from './errors.js';
 import { modelCallError, settle, type CallResult } from './outcome.js';
 import { argsDifference } from './replay-match.js';
 import type { RecordedModelCall, RecordedStep, RunRecording } from './recording.js';
-import type {
-  CallOptions,
-  EndRunOptions,
-  ModelOptions,
-  ModelRoute,
-  ModelUsageReport,
-  Run,
-  SpanOptions,
+import {
+  modelRouteOf,
+  type CallOptions,
+  type EndRunOptions,
+  type ModelOptions,
+  type ModelRoute,
+  type ModelUsageReport,
+  type Run,
+  type SpanOptions,
 } from './run.js';
 
 /** What the recording's default timeout is when a step never got an answer, in ms. */
@@ -214,17 +215,6 @@ export class ReplayRun implements Run {
       throw modelCallError(resolved, call.intent_id);
     }
     this.lastModelCall = call.intent_id;
-    const { data } = routed;
-    return {
-      intentId: call.intent_id,
-      model: data.model,
-      taskClass: data.task_class,
-      maxOutputTokens: data.max_output_tokens,
-      estimatedMicroUsd: data.estimated_micro_usd,
-      estimatedUsd: formatUsd(data.estimated_micro_usd),
-      tier: data.tier,
-      reason: data.reason,
-      event: routed,
-    };
+    return modelRouteOf(routed, call.intent_id);
   }
 }

@@ -96,6 +96,22 @@ export interface ModelRoute {
   readonly event: Envelope<'model.routed'>;
 }
 
+/** A model call's route as the SDK answers it, from the `model.routed` event (live or replayed). */
+export function modelRouteOf(event: Envelope<'model.routed'>, intentId: string): ModelRoute {
+  const { data } = event;
+  return {
+    intentId,
+    model: data.model,
+    taskClass: data.task_class,
+    maxOutputTokens: data.max_output_tokens,
+    estimatedMicroUsd: data.estimated_micro_usd,
+    estimatedUsd: formatUsd(data.estimated_micro_usd),
+    tier: data.tier,
+    reason: data.reason,
+    event,
+  };
+}
+
 /** What a model call used ({@link Run.reportModelUsage}). */
 export interface ModelUsageReport {
   /** The model that was called (the routed one). */
@@ -484,18 +500,7 @@ export class LiveRun implements Run {
       const answer = await scope.race(Promise.race([waiter.routed, waiter.outcome]));
       if (answer.type === 'intent.resolved') throw modelCallError(answer, intentId);
       this.lastModelCall = intentId;
-      const { data } = answer;
-      return {
-        intentId,
-        model: data.model,
-        taskClass: data.task_class,
-        maxOutputTokens: data.max_output_tokens,
-        estimatedMicroUsd: data.estimated_micro_usd,
-        estimatedUsd: formatUsd(data.estimated_micro_usd),
-        tier: data.tier,
-        reason: data.reason,
-        event: answer,
-      };
+      return modelRouteOf(answer, intentId);
     } finally {
       waiter?.release();
       scope.finish();

@@ -291,7 +291,7 @@ class ToolVersions {
   }
 
   private async registeredBefore(name: string, at: string): Promise<number | undefined> {
-    const decidedAt = Date.parse(at.replace(' ', 'T') + (at.endsWith('Z') ? '' : 'Z'));
+    const decidedAt = Date.parse(at);
     const versions = [...(await this.versions(name))].reverse();
     for (const version of versions) {
       const view = await this.view(name, version);

@@ -38,7 +38,7 @@ export interface RecordedStep {
   readonly args: Record<string, unknown>;
   readonly principal: Principal;
   readonly env: string;
-  /** When the stage decided (the `policy.decided` or rejection event): the policies' `now`. */
+  /** When the stage decided (the `policy.decided` or rejection event), RFC 3339: the policies' `now`. */
   readonly decidedAt: string;
   /** The tool version it was decided with (absent for a rejection or an unknown tool). */
   readonly toolVersion?: number;
@@ -99,7 +99,7 @@ export function recordedSteps(rows: readonly ReplayRow[]): {
       args: data.args,
       principal: data.principal,
       env: row.env,
-      decidedAt: answered.row.occurred_at,
+      decidedAt: rfc3339(answered.row.occurred_at),
     };
     const { answer } = answered;
     if (answer.type === 'policy.decided') {
@@ -136,6 +136,11 @@ export function recordedSteps(rows: readonly ReplayRow[]): {
 const StoredAuthentication = EVENTS['intent.authenticated'].extend({
   credential: z.unknown().optional(),
 });
+
+/** `2026-11-27 10:00:00.123456` (how ClickHouse prints a UTC DateTime64) as RFC 3339. */
+function rfc3339(clickHouseTime: string): string {
+  return clickHouseTime.endsWith('Z') ? clickHouseTime : `${clickHouseTime.replace(' ', 'T')}Z`;
+}
 
 type AnswerData =
   | { type: 'policy.decided'; data: DataOf<'policy.decided'> }
@@ -205,7 +210,7 @@ export function replayStep(
     tool,
     version,
     step.env,
-    new Date(step.decidedAt.replace(' ', 'T') + (step.decidedAt.endsWith('Z') ? '' : 'Z')),
+    new Date(step.decidedAt),
   );
   const replayed = answerOf(verdict);
   const recorded = {
