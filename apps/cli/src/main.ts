@@ -5,6 +5,7 @@ import { agentsCommand } from './commands/agents.command.js';
 import { approvalsCommand } from './commands/approvals.command.js';
 import { auditCommand } from './commands/audit.command.js';
 import { budgetsCommand } from './commands/budgets.command.js';
+import { canaryCommand } from './commands/canary.command.js';
 import { costsCommand } from './commands/costs.command.js';
 import { demoCommand } from './commands/demo.command.js';
 import { evalCommand } from './commands/eval.command.js';
@@ -29,6 +30,8 @@ const program = new Command('warden')
     'Warden: identity, policy, budgets and an audit log for AI agents that act on real systems',
   )
   .version('0.1.0')
+  // warden's own options (--version) only before the subcommand: `canary start --version v2`.
+  .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   .addCommand(upCommand())
@@ -50,6 +53,7 @@ const program = new Command('warden')
   .addCommand(executionsCommand())
   .addCommand(runsCommand())
   .addCommand(replayCommand())
+  .addCommand(canaryCommand())
   .addCommand(evalCommand())
   .addCommand(pauseCommand())
   .addCommand(resumeCommand())

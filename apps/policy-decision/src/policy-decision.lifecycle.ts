@@ -21,6 +21,9 @@ import { PolicyCatalog } from './policies/policy-catalog.js';
 import { PolicyRegistry } from './policies/policy-registry.js';
 import { PolicyStore } from './policies/policy-store.js';
 import { PolicyApi } from './policy-api.js';
+import { ReleaseCatalog } from './releases/release-catalog.js';
+import { ReleaseDesk } from './releases/release-desk.js';
+import { ReleaseStore } from './releases/release-store.js';
 import { replayDecisionLog } from './replay.js';
 import { ToolCatalog } from './tools/tool-catalog.js';
 import { ToolRegistry } from './tools/tool-registry.js';
@@ -28,9 +31,9 @@ import { ToolStore } from './tools/tool-store.js';
 
 /**
  * Starts and stops everything of the service but the decision handler, in this order:
- * start: replay the log into KV → tool and policy views (watches) → approval sweeper → APIs;
+ * start: replay the log into KV → tool, policy and canary views (watches) → approval sweeper → APIs;
  * stop: APIs (answer what is in flight) → sweeper (finish a sweep) → watches.
- * `/readyz` reports `tools` and `policies` ready once their views are loaded and watched.
+ * `/readyz` reports `tools`, `policies` and `canaries` ready once their views are loaded and watched.
  */
 @Injectable()
 export class PolicyDecisionLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -46,16 +49,23 @@ export class PolicyDecisionLifecycle implements OnApplicationBootstrap, BeforeAp
     @Inject(PolicyStore) private readonly policyStore: PolicyStore,
     @Inject(ToolCatalog) private readonly tools: ToolCatalog,
     @Inject(PolicyCatalog) private readonly policies: PolicyCatalog,
+    @Inject(ReleaseStore) private readonly releaseStore: ReleaseStore,
+    @Inject(ReleaseCatalog) private readonly releases: ReleaseCatalog,
     @Inject(ApprovalBook) book: ApprovalBook,
     @Inject(ReadinessRegistry) readiness: ReadinessRegistry,
   ) {
     const env = config.WARDEN_ENV;
+    const policyRegistry = new PolicyRegistry(nc, publisher, policyStore);
     this.api = new PolicyApi(
       new ApiServer(nc, { env, service: 'policy', logger }),
       new IntrospectingHumanAuthorizer(nc, env),
       new ToolRegistry(nc, publisher, toolStore),
-      new PolicyRegistry(nc, publisher, policyStore),
+      policyRegistry,
       new ApprovalDesk({ book, publisher, logger }),
+      {
+        desk: new ReleaseDesk(nc, publisher, releaseStore, policyStore, policyRegistry),
+        catalog: releases,
+      },
     );
     this.sweeper = new ApprovalSweeper({
       book,
@@ -65,18 +75,20 @@ export class PolicyDecisionLifecycle implements OnApplicationBootstrap, BeforeAp
     });
     readiness.register('tools', () => tools.status);
     readiness.register('policies', () => policies.status);
+    readiness.register('canaries', () => releases.status);
   }
 
   async onApplicationBootstrap(): Promise<void> {
     const replay = await replayDecisionLog(
       this.nc,
       this.config.WARDEN_ENV,
-      { tools: this.toolStore, policies: this.policyStore },
+      { tools: this.toolStore, policies: this.policyStore, releases: this.releaseStore },
       this.logger,
     );
-    this.logger.info({ ...replay }, 'tools and policies replayed from the log');
+    this.logger.info({ ...replay }, 'tools, policies and canaries replayed from the log');
     await this.tools.start();
     await this.policies.start();
+    await this.releases.start();
     this.sweeper.start();
     this.api.start();
   }
@@ -86,5 +98,6 @@ export class PolicyDecisionLifecycle implements OnApplicationBootstrap, BeforeAp
     await this.sweeper.stop();
     this.tools.stop();
     this.policies.stop();
+    this.releases.stop();
   }
 }

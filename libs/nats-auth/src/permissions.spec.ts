@@ -21,7 +21,7 @@ const allPrincipals = () => [
 ];
 
 describe('agentPermissions', () => {
-  it('grants exactly its own events, the token API and consumers of its own outcomes', () => {
+  it('grants exactly its own events, the token and release APIs and consumers of its own outcomes', () => {
     expect(agentPermissions('prod', 'alice')).toEqual({
       inboxPrefix: '_INBOX_agent_.alice',
       pub: {
@@ -33,6 +33,7 @@ describe('agentPermissions', () => {
           'warden.prod.evt.model.usage.alice',
           'warden.prod.evt.trace.span.alice',
           'warden.prod.api.identity.token',
+          'warden.prod.api.policy.release-assign',
           '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.intent.resolved.alice',
           '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.approval.requested.alice',
           '$JS.API.CONSUMER.CREATE.WARDEN_PROD.*.warden.prod.evt.model.routed.alice',

@@ -1,4 +1,10 @@
-import { isSubjectToken, subjects, SUBJECT_TOKEN_RULE, type EventType } from '@warden/contracts';
+import {
+  isSubjectToken,
+  RELEASE_ASSIGN_OP,
+  subjects,
+  SUBJECT_TOKEN_RULE,
+  type EventType,
+} from '@warden/contracts';
 import { NatsAuthError } from './nats-auth.errors.js';
 
 /**
@@ -133,15 +139,17 @@ export const SERVICE_PROFILES: Readonly<Record<WardenService, ServiceProfile>> =
       'policy.published',
       'policy.shadow_diverged',
       'tool.registered',
+      // Canary releases (`warden canary`), with who and why.
+      'canary.changed',
       'event.dead_lettered',
     ],
     api: 'policy',
-    kvOwn: ['policies', 'tools', 'approvals'],
+    kvOwn: ['policies', 'tools', 'approvals', 'releases'],
     kvRead: [],
     // Admin and approval ops carry a human token, which only the broker can verify.
     calls: ['identity.human-introspect'],
-    // The policy and tool registries are rebuilt from their events at start.
-    replays: ['policy.published', 'tool.registered'],
+    // The policy and tool registries and the canaries are rebuilt from their events at start.
+    replays: ['policy.published', 'tool.registered', 'canary.changed'],
   },
   'cost-governor': {
     consumes: consumes(
@@ -301,7 +309,7 @@ export function consumerCreateSubject(stream: string, name: string, filter: stri
 
 /**
  * An agent's grants (DESIGN §6): publish only its own events ({@link AGENT_PUBLISHES}: intents,
- * runs, model calls, spans), ask for tokens, and read only its own outcomes, approval requests,
+ * runs, model calls, spans), ask for tokens and for its new runs' release, and read only its own outcomes, approval requests,
  * model routings ({@link AGENT_READS}) and replies.
  *
  * Outcomes are read through a *push* consumer the agent creates: the create subject pins the
@@ -324,6 +332,8 @@ export function agentPermissions(env: string, agentId: string): NatsPermissions 
       allow: [
         ...AGENT_PUBLISHES.map((type) => subjects.event(env, type, agentId)),
         subjects.api(env, 'identity', 'token'),
+        // Which release a new run gets (a canary's share, or the promoted release).
+        subjects.api(env, 'policy', RELEASE_ASSIGN_OP),
         ...reads.map((subject) => consumerCreateSubject(subjects.streamName(env), '*', subject)),
       ],
       // The consumer name is free (a permission cannot match part of a token), so the names of

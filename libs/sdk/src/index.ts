@@ -60,6 +60,8 @@ export {
   type SpanOptions,
 } from './run.js';
 export type { AgentCredential } from './token-source.js';
+/** A run's place in a canary of its workflow ({@link Run.canary}). */
+export type { RunCanary } from '@warden/contracts';
 export {
   SDK_VERSION,
   Warden,

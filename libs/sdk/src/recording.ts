@@ -1,5 +1,7 @@
 import {
   ENVELOPES,
+  ReleaseVersion,
+  RunCanary,
   SealedOutput,
   SubjectToken,
   ToolName,
@@ -58,6 +60,9 @@ export const RunRecording = z.strictObject({
   run_id: SubjectToken,
   agent_id: SubjectToken.optional(),
   workflow: SubjectToken.optional(),
+  /** The release that drove the run and the canary that assigned it, as `run.started` logged them. */
+  version: ReleaseVersion.optional(),
+  canary: RunCanary.optional(),
   steps: z.array(RecordedStep),
   model_calls: z.array(RecordedModelCall),
 });
@@ -117,11 +122,19 @@ export function recordingFromTimeline(
   const routings = new Map<string, Stored<'model.routed'>>();
   let agentId: string | undefined;
   let workflow: string | undefined;
+  let release: Pick<Stored<'run.started'>['data'], 'version' | 'canary'> = {};
 
   for (const row of rows) {
     const intentId = text(row.intent_id);
     agentId ??= text(row.agent_id);
     workflow ??= text(row.workflow);
+    if (row.type === 'run.started') {
+      const { version, canary } = envelope(row, 'run.started').data;
+      release = {
+        ...(version === undefined ? {} : { version }),
+        ...(canary === undefined ? {} : { canary }),
+      };
+    }
     if (intentId === undefined) continue;
     switch (row.type) {
       case 'intent.proposed': {
@@ -194,6 +207,7 @@ export function recordingFromTimeline(
       run_id: runId,
       ...(agentId === undefined ? {} : { agent_id: agentId }),
       ...(workflow === undefined ? {} : { workflow }),
+      ...release,
       steps,
       model_calls: modelCalls,
     },

@@ -1,4 +1,4 @@
-import { ULID_PATTERN } from '@warden/contracts';
+import { ULID_PATTERN, type RunCanary } from '@warden/contracts';
 import { ApprovalPendingError, CallTimeoutError, NonDeterminismError } from './errors.js';
 import { modelCallError, settle, type CallResult } from './outcome.js';
 import { argsDifference } from './replay-match.js';
@@ -44,6 +44,10 @@ export class ReplayRun implements Run {
   readonly runId: string;
   /** The recorded run's workflow. */
   readonly workflow: string | undefined;
+  /** The recorded run's release, as `run.started` logged it. */
+  readonly version: string | undefined;
+  /** The canary that assigned it, as logged. */
+  readonly canary: RunCanary | undefined;
   /** The recording this run serves. */
   readonly recording: RunRecording;
   private cursor = 0;
@@ -59,6 +63,8 @@ export class ReplayRun implements Run {
     this.recording = recording;
     this.runId = recording.run_id;
     this.workflow = recording.workflow;
+    this.version = recording.version;
+    this.canary = recording.canary;
   }
 
   /** The step the next new call will get: the recording's next step. */

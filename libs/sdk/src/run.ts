@@ -10,6 +10,7 @@ import {
   type DataOf,
   type Envelope,
   type EventType,
+  type RunCanary,
 } from '@warden/contracts';
 import { isMessagingError, type EventPublisher, type PublishResult } from '@warden/messaging';
 import { decodeTime, ulid } from 'ulid';
@@ -154,6 +155,14 @@ export interface Run {
   readonly runId: string;
   /** The workflow the run belongs to, if any. */
   readonly workflow: string | undefined;
+  /**
+   * The release that drives the run — which prompt, model and tool schema to use: the one a
+   * canary of the workflow assigned it, else the workflow's promoted release, else the caller's
+   * `version`. `undefined` when none of them names one.
+   */
+  readonly version: string | undefined;
+  /** The canary that assigned {@link version}, and on which side the run is. */
+  readonly canary: RunCanary | undefined;
   /** The step the next new call will get (1-based). */
   readonly nextStep: number;
   /**
@@ -192,6 +201,10 @@ export class LiveRun implements Run {
   readonly runId: string;
   /** The workflow the run belongs to, if any. */
   readonly workflow: string | undefined;
+  /** The release that drives the run (see {@link Run.version}). */
+  readonly version: string | undefined;
+  /** The canary that assigned {@link version}, if any. */
+  readonly canary: RunCanary | undefined;
   private lastStep: number;
   private readonly steps = new Map<string, number>();
   private lastModelCall: string | undefined;
@@ -202,9 +215,12 @@ export class LiveRun implements Run {
     runId: string,
     workflow: string | undefined,
     nextStep = 1,
+    release: { readonly version?: string; readonly canary?: RunCanary } = {},
   ) {
     this.runId = runId;
     this.workflow = workflow;
+    this.version = release.version;
+    this.canary = release.canary;
     this.lastStep = nextStep - 1;
   }
 

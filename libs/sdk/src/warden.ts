@@ -5,6 +5,7 @@ import {
   buildEvent,
   isSubjectToken,
   parseUsd,
+  ReleaseVersion,
   SUBJECT_TOKEN_RULE,
   type Envelope,
 } from '@warden/contracts';
@@ -16,6 +17,7 @@ import { parseDuration, type Duration } from './duration.js';
 import { WardenConnectionError } from './errors.js';
 import { fetchRecording } from './load-recording.js';
 import { parseRecording } from './recording.js';
+import { assignRelease } from './release-assignment.js';
 import { ReplayRun } from './replay-run.js';
 import { OutcomeListener } from './outcome-listener.js';
 import { LiveRun, type Run, type RunContext } from './run.js';
@@ -62,6 +64,11 @@ export interface StartRunOptions {
   workflow?: string;
   /** Limits the run declares for itself; they can only tighten the configured ones. */
   limits?: RunLimitOptions;
+  /**
+   * The release this runtime runs when the workflow has neither a canary nor a promoted release
+   * (`v1`; letters, digits, `.`, `_`, `-`). The run's {@link Run.version} is the one to use.
+   */
+  version?: string;
 }
 
 /** The limits a run may declare for itself ({@link StartRunOptions.limits}). */
@@ -84,6 +91,8 @@ export interface ResumeRunOptions {
   nextStep?: number;
   /** The workflow the run belongs to, as given to `startRun`. */
   workflow?: string;
+  /** The run's release, as `startRun` gave it ({@link Run.version}). */
+  version?: string;
 }
 
 /**
@@ -224,15 +233,26 @@ export class Warden {
 
   /**
    * Starts a run (publishes `run.started`) and returns it; its calls are counted against its
-   * limits.
+   * limits. For a run of a workflow it first asks which release the run gets: a canary of the
+   * workflow (`warden canary start`) gives its version to its share of new runs, always the same
+   * for the same run id; else the workflow's promoted release; else `options.version`. The run's
+   * `version` and `canary` say which, and `run.started` logs them. When the policy service does not
+   * answer within 2 s the run keeps `options.version`.
    */
   async startRun(options: StartRunOptions = {}): Promise<Run> {
     const runId = options.runId ?? `run-${ulid().toLowerCase()}`;
     checkToken('runId', runId);
     if (options.workflow !== undefined) checkToken('workflow', options.workflow);
+    checkVersion(options.version);
     const { publisher, agentId, calls } = this.context;
     if (calls.isClosed) throw WardenConnectionError.closed();
     const limits = runLimits(options.limits);
+    const assigned =
+      options.workflow === undefined
+        ? undefined
+        : await assignRelease(this.nc, this.env, options.workflow, runId);
+    const version = assigned?.version ?? options.version;
+    const canary = assigned?.canary;
     await publisher.publish(
       buildEvent({
         type: 'run.started',
@@ -245,10 +265,15 @@ export class Warden {
         data: {
           ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
           ...(limits === undefined ? {} : { limits }),
+          ...(version === undefined ? {} : { version }),
+          ...(canary === undefined ? {} : { canary }),
         },
       }),
     );
-    return new LiveRun(this.context, runId, options.workflow);
+    return new LiveRun(this.context, runId, options.workflow, 1, {
+      ...(version === undefined ? {} : { version }),
+      ...(canary === undefined ? {} : { canary }),
+    });
   }
 
   /**
@@ -259,11 +284,18 @@ export class Warden {
   resumeRun(runId: string, options: ResumeRunOptions = {}): Run {
     checkToken('runId', runId);
     if (options.workflow !== undefined) checkToken('workflow', options.workflow);
+    checkVersion(options.version);
     const nextStep = options.nextStep ?? 1;
     if (!Number.isInteger(nextStep) || nextStep < 1) {
       throw new TypeError(`nextStep must be a positive integer, got ${nextStep}`);
     }
-    return new LiveRun(this.context, runId, options.workflow, nextStep);
+    return new LiveRun(
+      this.context,
+      runId,
+      options.workflow,
+      nextStep,
+      options.version === undefined ? {} : { version: options.version },
+    );
   }
 
   /**
@@ -354,6 +386,14 @@ function isCredential(value: unknown): value is AgentCredential {
 function checkToken(field: string, value: string): void {
   if (!isSubjectToken(value))
     throw new TypeError(`${field} ${JSON.stringify(value)} ${SUBJECT_TOKEN_RULE}`);
+}
+
+function checkVersion(version: string | undefined): void {
+  if (version === undefined) return;
+  const checked = ReleaseVersion.safeParse(version);
+  if (!checked.success) {
+    throw new TypeError(`version ${JSON.stringify(version)} ${checked.error.issues[0]?.message}`);
+  }
 }
 
 type RunLimits = NonNullable<Envelope<'run.started'>['data']['limits']>;

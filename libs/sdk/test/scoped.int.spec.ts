@@ -9,6 +9,7 @@ import { subjects, type Envelope } from '@warden/contracts';
 import { consumeEvents, Outcome, provisionEnv, type EventConsumer } from '@warden/messaging';
 import * as natsAuth from '@warden/nats-auth';
 import { sleep, startScopedNats, uniqueEnv, waitFor, type ScopedNats } from '@warden/testing';
+import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BudgetExceededError, DeniedError, Warden } from '../src/index.js';
 import {
@@ -154,6 +155,29 @@ describe('@warden/sdk with scoped NATS access', () => {
       await expect(run.call('echo', { n: 2 })).resolves.toMatchObject({ output: { n: 2 } });
     } finally {
       await warden.close();
+    }
+  });
+
+  it('asks the policy service which release a new run gets, under its own grants', async () => {
+    const policyNc = await server.connectCreds('policy-decision');
+    const canary = { id: ulid(), arm: 'canary' as const };
+    const responder = policyNc.subscribe(subjects.api(env, 'policy', 'release-assign'), {
+      callback: (_error, message) => {
+        message.respond(JSON.stringify({ ok: true, result: { version: 'v2', canary } }));
+      },
+    });
+    await policyNc.flush();
+    const warden = await connect('agent-release');
+    try {
+      const run = await warden.startRun({ workflow: 'triage', version: 'v1' });
+      expect([run.version, run.canary]).toEqual(['v2', canary]);
+      await waitFor(() =>
+        logged.find((event) => event.type === 'run.started' && event.run_id === run.runId),
+      );
+    } finally {
+      await warden.close();
+      responder.unsubscribe();
+      await policyNc.close();
     }
   });
 

@@ -122,6 +122,43 @@ describe('@warden/sdk against a running NATS', () => {
     }
   });
 
+  it('gives a run of a workflow the release the policy service assigns, and logs it', async () => {
+    const warden = await connect('agent-release');
+    // Nobody answers release-assign yet: the run keeps the caller's version, at once.
+    const started = Date.now();
+    const plain = await warden.startRun({ workflow: 'tests', version: 'v1' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect([plain.version, plain.canary]).toEqual(['v1', undefined]);
+
+    const canary = { id: ulid(), arm: 'canary' as const };
+    const asked: unknown[] = [];
+    const responder = nc.subscribe(subjects.api(env, 'policy', 'release-assign'), {
+      callback: (_error, message) => {
+        asked.push(message.json<unknown>());
+        message.respond(JSON.stringify({ ok: true, result: { version: 'v2', canary } }));
+      },
+    });
+    try {
+      const run = await warden.startRun({ workflow: 'tests', version: 'v1' });
+      expect([run.version, run.canary]).toEqual(['v2', canary]);
+      expect(asked).toEqual([{ workflow: 'tests', run_id: run.runId }]);
+      // A run of no workflow is in no canary: nothing is asked.
+      const loose = await warden.startRun({ version: 'v1' });
+      expect([loose.version, asked.length]).toEqual(['v1', 1]);
+      await expect(warden.startRun({ version: 'v 2' })).rejects.toThrow(/version "v 2" must be/);
+
+      const logged = await ofAgent('run.started', 'agent-release');
+      expect(logged.map((e) => [e.run_id, e.data.version, e.data.canary])).toEqual([
+        [plain.runId, 'v1', undefined],
+        [run.runId, 'v2', canary],
+        [loose.runId, 'v1', undefined],
+      ]);
+    } finally {
+      responder.unsubscribe();
+      await warden.close();
+    }
+  });
+
   it('hands each of many concurrent calls its own outcome', async () => {
     const warden = await connect('agent-many');
     try {

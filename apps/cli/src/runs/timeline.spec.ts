@@ -115,6 +115,27 @@ describe('buildTimeline', () => {
     expect(texts).toContain('model used: small-1 · 900 tokens in, 100 out · 300 ms');
   });
 
+  it('names the release that drove the run, and the canary that chose it', () => {
+    const started = (data: object) =>
+      buildTimeline('run-1', [
+        {
+          type: 'run.started',
+          occurred_at: '2026-11-02T09:00:00.000000Z',
+          data: JSON.stringify(data),
+        },
+      ]).entries[0]?.text;
+    expect(started({ version: 'v1' })).toBe('run started · release v1');
+    expect(
+      started({
+        version: 'v2',
+        canary: { id: '01JDCANARY000000000000000A', arm: 'canary' },
+        limits: { max_steps: 3 },
+      }),
+    ).toBe(
+      'run started · release v2 (canary 01JDCANARY000000000000000A, canary side) · declared limits: 3 steps',
+    );
+  });
+
   it('reads a row whose data is not JSON, or of an unknown type, without failing', () => {
     const timeline = buildTimeline('run-1', [
       { type: 'run.started', occurred_at: '2026-11-02T09:00:00.000000Z', data: 'not json' },

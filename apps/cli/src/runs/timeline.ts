@@ -178,7 +178,7 @@ function describe(type: string, row: Record<string, unknown>, data: Data, spend:
   const reason = str(row.reason) || str(data.reason);
   switch (type) {
     case 'run.started':
-      return `run started${limitsText(data.limits)}`;
+      return `run started${releaseText(data)}${limitsText(data.limits)}`;
     case 'run.ended': {
       const outcome = str(data.outcome);
       return `run ended: ${str(data.status) || 'ended'}${outcome ? ` (${outcome})` : ''}`;
@@ -295,6 +295,14 @@ function resolvedText(row: Record<string, unknown>, data: Data, reason: string):
     details,
     data.output !== undefined && `output ${shorten(JSON.stringify(data.output), OUTPUT_CHARS)}`,
   ]);
+}
+
+/** ` · release v2 (canary 01J…, canary side)`: what drove the run, and which canary chose it. */
+function releaseText(data: Record<string, unknown>): string {
+  const version = str(data.version);
+  const canary = isRecord(data.canary) ? data.canary : undefined;
+  const chosen = canary === undefined ? '' : ` (canary ${str(canary.id)}, ${str(canary.arm)} side)`;
+  return version === '' && chosen === '' ? '' : ` · release ${version || '(none)'}${chosen}`;
 }
 
 function limitsText(limits: unknown): string {

@@ -18,9 +18,10 @@ import type { Logger } from '@warden/telemetry';
 import { ApprovalBook } from '../approvals/approval-book.js';
 import type { PolicyDecisionConfig } from '../config.js';
 import { PolicyCatalog } from '../policies/policy-catalog.js';
+import { ReleaseCatalog } from '../releases/release-catalog.js';
 import { ToolCatalog, type CatalogTool } from '../tools/tool-catalog.js';
 
-/** How long an intent waits for the policy versions at start before it is retried. */
+/** How long an intent waits for the policy versions and canaries at start before it is retried. */
 const LOAD_WAIT_MS = 5_000;
 
 /** Publishes an event caused by the intent being decided. */
@@ -30,8 +31,10 @@ type Publish = <T extends EventType>(type: T, data: DataOf<T>) => Promise<unknow
  * `intent.authenticated` → `policy.decided`, and then: for a deny the terminal
  * `intent.resolved{denied, stage: policy}`; for args that fail the tool's schema only
  * `intent.resolved{rejected, stage: validation}` with every violation; for `approval_required`
- * an approval request (`approval.requested`, on the agent's subject). With a shadow version in
- * force, a different effect under it is logged as `policy.shadow_diverged`. Output ids derive from
+ * an approval request (`approval.requested`, on the agent's subject). A run on the canary side of
+ * a canary with a policy version is decided under that version instead of the active one
+ * (`policy_version` says which). With a shadow version in force, a different effect under it is
+ * logged as `policy.shadow_diverged`. Output ids derive from
  * the input event, so a redelivered intent publishes duplicates JetStream drops.
  */
 @Controller()
@@ -44,6 +47,7 @@ export class DecideIntentHandler {
     @Inject(ToolCatalog) private readonly tools: ToolCatalog,
     @Inject(PolicyCatalog) private readonly policies: PolicyCatalog,
     @Inject(ApprovalBook) private readonly approvals: ApprovalBook,
+    @Inject(ReleaseCatalog) private readonly releases: ReleaseCatalog,
   ) {
     this.env = config.WARDEN_ENV;
   }
@@ -54,13 +58,19 @@ export class DecideIntentHandler {
     const log = { run_id: event.run_id, intent_id: event.intent_id, tool };
     const publish: Publish = (type, data) =>
       ctx.publish(buildEvent({ type, data, cause: event, producer: ctx.producer }) as Envelope);
-    if (!(await this.policies.whenLoaded(LOAD_WAIT_MS))) {
-      this.logger.warn(log, 'policy versions not loaded yet: intent retried later');
+    const loaded = await Promise.all([
+      this.policies.whenLoaded(LOAD_WAIT_MS),
+      this.releases.whenLoaded(LOAD_WAIT_MS),
+    ]);
+    if (loaded.includes(false)) {
+      this.logger.warn(log, 'policy versions or canaries not loaded yet: intent retried later');
       return Outcome.retry(LOAD_WAIT_MS);
     }
     const now = new Date();
     const catalogTool = await this.tools.get(tool);
-    const verdict = decideIntent(event.data, catalogTool, this.policies.current(), this.env, now);
+    const canaryPolicy = await this.releases.policyFor(event.workflow, event.run_id);
+    const policy = canaryPolicy ?? this.policies.current();
+    const verdict = decideIntent(event.data, catalogTool, policy, this.env, now);
 
     if (verdict.kind === 'rejected') {
       await publish('intent.resolved', {
@@ -77,7 +87,8 @@ export class DecideIntentHandler {
       );
       return Outcome.processed;
     }
-    if (catalogTool !== undefined)
+    // The shadow is a candidate for the active version: a canary's runs are not compared with it.
+    if (catalogTool !== undefined && canaryPolicy === undefined)
       await this.compareWithShadow(event, verdict, catalogTool, now, publish);
     await publish('policy.decided', policyDecidedData({ tool, step }, verdict));
 

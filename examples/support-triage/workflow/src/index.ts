@@ -4,6 +4,7 @@
  * reference deployment registers (agent, people, tools, policies, budgets).
  */
 export {
+  AGENT_VERSION,
   APPROVER,
   EXAMPLE_DIR,
   HELPDESK_SECRET_REF,

@@ -13,6 +13,12 @@ export const POLICIES_DIR = join(EXAMPLE_DIR, 'policies');
 /** The workflow every run of the reference agent belongs to. */
 export const WORKFLOW = 'support-triage';
 
+/**
+ * The release of the reference agent (its rules stand for a prompt and a model). A canary of the
+ * workflow (`warden canary start`) may assign a run another one; `run.version` says which.
+ */
+export const AGENT_VERSION = 'rules-1';
+
 /** The reference agent, as an admin registers it. */
 export const TRIAGE_AGENT = {
   agent_id: 'triage-1',

@@ -1,5 +1,5 @@
 import type { Run, StartRunOptions, Warden } from '@warden/sdk';
-import { WORKFLOW } from './reference.js';
+import { AGENT_VERSION, WORKFLOW } from './reference.js';
 import type { Classifier } from './model-classifier.js';
 import { TriageAgent, type Step } from './triage-agent.js';
 
@@ -211,6 +211,7 @@ export async function runScenario(
 ): Promise<ScenarioResult> {
   const run: Run = await context.warden.startRun({
     workflow: WORKFLOW,
+    version: AGENT_VERSION,
     ...(scenario.limits === undefined ? {} : { limits: scenario.limits }),
   });
   const agent = new TriageAgent(run, context.classifier);

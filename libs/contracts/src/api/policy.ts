@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import {
+  Actor,
   ApprovalRequirement,
   ArgsHash,
+  CanaryPercent,
   PolicyFile,
   PolicyVersion,
+  ReleaseVersion,
+  RunCanary,
   ToolArgs,
   ToolName,
 } from '../events/index.js';
@@ -209,6 +213,84 @@ export const ApprovalAnswerRequest = z.strictObject({
   args_hash: ArgsHash.optional(),
 });
 
+/** A canary in force, as the APIs show it. */
+export const CanaryView = z.strictObject({
+  workflow: SubjectToken,
+  canary_id: Ulid,
+  version: ReleaseVersion,
+  baseline: ReleaseVersion.optional(),
+  percent: CanaryPercent,
+  policy_version: PolicyVersion.optional(),
+  started_at: Timestamp,
+  started_by: Actor,
+  reason: z.string().optional(),
+});
+export type CanaryView = z.infer<typeof CanaryView>;
+
+/** A workflow's promoted release: the version every new run gets when no canary says otherwise. */
+export const ReleaseView = z.strictObject({
+  workflow: SubjectToken,
+  version: ReleaseVersion,
+  canary_id: Ulid,
+  promoted_at: Timestamp,
+  promoted_by: Actor,
+});
+export type ReleaseView = z.infer<typeof ReleaseView>;
+
+/**
+ * `canary-start`: gives `version` to `percent` of the workflow's new runs (and, with
+ * `policy_version`, decides their intents under that stored version). Refused with
+ * `canary_running` while the workflow has one, `not_found` for an unknown policy version,
+ * `same_version` when `version` is already the workflow's release.
+ */
+export const CanaryStartRequest = z.strictObject({
+  workflow: SubjectToken,
+  version: ReleaseVersion,
+  percent: CanaryPercent,
+  policy_version: z.number().int().positive().optional(),
+  reason: z.string().min(1).max(2048).optional(),
+});
+export const CanaryStartResult = z.strictObject({ canary: CanaryView });
+
+export const CanaryListRequest = z.strictObject({});
+export const CanaryListResult = z.strictObject({
+  canaries: z.array(CanaryView),
+  releases: z.array(ReleaseView),
+});
+
+/** `canary-promote` / `canary-abort`: ends the workflow's canary; the log keeps who and why. */
+export const CanaryEndRequest = z.strictObject({
+  workflow: SubjectToken,
+  reason: z.string().min(1).max(2048),
+});
+/**
+ * A promotion makes the canary's version the workflow's release and, when the canary had a policy
+ * version, publishes its content as the new active policy version.
+ */
+export const CanaryPromoteResult = z.strictObject({
+  canary: CanaryView,
+  release: ReleaseView,
+  policy_version: PolicyVersionSummary.optional(),
+});
+export const CanaryAbortResult = z.strictObject({ canary: CanaryView });
+
+/**
+ * `release-assign`, the one policy op an agent calls (no human token: its NATS grants let only
+ * agents and services reach it, and the answer is a version label): which release a new run of
+ * `workflow` gets. Sticky: asked again for the same run, the answer is the same.
+ */
+export const RELEASE_ASSIGN_OP = 'release-assign';
+export const ReleaseAssignRequest = z.strictObject({
+  workflow: SubjectToken,
+  run_id: SubjectToken,
+});
+export const ReleaseAssignResult = z.strictObject({
+  /** The release the run gets; none when the workflow has neither a canary nor a release. */
+  version: ReleaseVersion.optional(),
+  canary: RunCanary.optional(),
+});
+export type ReleaseAssignResult = z.infer<typeof ReleaseAssignResult>;
+
 /** Every policy API op: its request and result schemas, and who may call it. */
 export const POLICY_API = {
   'tool-register': { request: ToolRegisterRequest, result: ToolRegisterResult, access: 'admin' },
@@ -244,5 +326,9 @@ export const POLICY_API = {
     access: 'group',
   },
   'approval-deny': { request: ApprovalAnswerRequest, result: ApprovalResult, access: 'group' },
+  'canary-start': { request: CanaryStartRequest, result: CanaryStartResult, access: 'admin' },
+  'canary-list': { request: CanaryListRequest, result: CanaryListResult, access: 'human' },
+  'canary-promote': { request: CanaryEndRequest, result: CanaryPromoteResult, access: 'admin' },
+  'canary-abort': { request: CanaryEndRequest, result: CanaryAbortResult, access: 'admin' },
 } as const;
 export type PolicyApiOp = keyof typeof POLICY_API;

@@ -34,6 +34,7 @@ import {
   TraceSpan,
   WorkflowToggled,
 } from './run.js';
+import { CanaryChanged } from './release.js';
 import { ExecutionReviewed, RunOutputsErased, RunOutputsOpened, SecretChanged } from './secret.js';
 import { EventDeadLettered, EventRejected } from './system.js';
 
@@ -85,6 +86,7 @@ export const EVENTS = {
   'execution.reviewed': ExecutionReviewed,
   'run.outputs_opened': RunOutputsOpened,
   'run.outputs_erased': RunOutputsErased,
+  'canary.changed': CanaryChanged,
   'event.rejected': EventRejected,
   'event.dead_lettered': EventDeadLettered,
 } as const;
@@ -110,6 +112,7 @@ export * from './common.js';
 export * from './decision.js';
 export * from './identity.js';
 export * from './intent.js';
+export * from './release.js';
 export * from './run.js';
 export * from './secret.js';
 export * from './system.js';

@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import { Actor, MicroUsd, ReasonCode, RunLimits, SubjectToken } from './common.js';
+import { ReleaseVersion, RunCanary } from './release.js';
 
 /** `run.started`: an agent begins a run, optionally declaring tighter limits. */
 export const RunStarted = z.strictObject({
   workflow: SubjectToken.optional(),
   limits: RunLimits.optional(),
+  /** The release driving the run (prompt, model, tool schema): the canary's, or the caller's. */
+  version: ReleaseVersion.optional(),
+  /** The canary that chose the version, and on which side the run is. */
+  canary: RunCanary.optional(),
 });
 
 /** `run.ended`: the agent finished its run. */

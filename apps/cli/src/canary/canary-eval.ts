@@ -1,0 +1,149 @@
+import { compileArgs, compileVersion, ToolDeclaration, type DecidableTool } from '@warden/policy';
+import { callPolicyAdmin, type AdminOptions } from '../commands/admin-options.js';
+import { evaluateIntentCase, type DecisionSources } from '../eval/intent-cases.js';
+import { loadSuite, SuiteError, type Suite } from '../eval/suite.js';
+import { CliError } from '../output.js';
+import type { ArmEval, ArmName, CanaryEval, CanaryInfo } from './canary-report.js';
+
+/*
+ * `warden canary report --suite`: the suites' intent cases decided under each arm's policy — the
+ * baseline's under the active version, the canary's under its own policy version — with the
+ * tools the stack has registered, by the policy stage's own function (eval/intent-cases.ts).
+ * Run cases are not played here: `warden eval` plays them on a stack of its own.
+ */
+
+/** The policy and tools one arm is decided with. */
+export interface ArmSources extends DecisionSources {
+  readonly decidedWith: string;
+  readonly policyVersion: number;
+}
+
+/** Reads every suite, refusing them all (exit code 2, as `warden eval`) if one is malformed. */
+export async function loadSuites(files: readonly string[]): Promise<Suite[]> {
+  const suites: Suite[] = [];
+  const problems: string[] = [];
+  for (const file of files) {
+    try {
+      suites.push(await loadSuite(file));
+    } catch (error) {
+      if (!(error instanceof SuiteError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) {
+    throw new CliError(
+      problems.join('\n'),
+      'Fix the fields named; `warden eval --help` shows the format.',
+      2,
+    );
+  }
+  return suites;
+}
+
+let compiled = 0;
+
+/**
+ * A stored policy version (the active one when `version` is undefined) and the registered tools,
+ * from the policy decision service, compiled to decide intents in this process.
+ */
+export async function armSources(
+  admin: AdminOptions,
+  version: number | undefined,
+  describe: (version: number) => string,
+): Promise<ArmSources> {
+  const [{ version: view }, { tools }] = await Promise.all([
+    callPolicyAdmin(admin, 'policy-show', version === undefined ? {} : { version }),
+    callPolicyAdmin(admin, 'tool-list', {}),
+  ]);
+  const byName = new Map<string, DecidableTool>();
+  for (const tool of tools) {
+    const declaration = ToolDeclaration.parse(tool.declaration);
+    byName.set(tool.name, { declaration, validate: compileArgs(declaration.args) });
+  }
+  compiled += 1;
+  return {
+    describe: describe(view.version),
+    decidedWith: describe(view.version),
+    policyVersion: view.version,
+    // Cedar caches a compiled set by id for the life of the process: each gets its own.
+    version: compileVersion(`canary-eval-${compiled}`, view.version, view.schema, view.files),
+    tools: byName,
+  };
+}
+
+/** Decides every intent case of `suites` with one arm's sources. */
+export function evaluateArm(suites: readonly Suite[], sources: ArmSources, env: string): ArmEval {
+  let cases = 0;
+  let passed = 0;
+  const failures: ArmEval['failures'][number][] = [];
+  for (const suite of suites) {
+    for (const entry of suite.cases) {
+      if (entry.kind !== 'intent') continue;
+      cases += 1;
+      const outcome = evaluateIntentCase(entry, sources, env);
+      if (outcome.status === 'passed') passed += 1;
+      else {
+        failures.push({
+          suite: suite.name,
+          case: entry.name,
+          expected: outcome.expected,
+          actual: outcome.actual,
+        });
+      }
+    }
+  }
+  return {
+    policy_version: sources.policyVersion,
+    decided_with: sources.decidedWith,
+    cases,
+    passed,
+    failed: failures.length,
+    failures,
+  };
+}
+
+/**
+ * Both arms' eval. Without a policy version of its own the canary is decided as the baseline:
+ * one evaluation serves both, and a note says so.
+ */
+export function evaluateCanarySuites(
+  suites: readonly Suite[],
+  canary: CanaryInfo,
+  sources: { readonly baseline: ArmSources; readonly canary?: ArmSources },
+  env: string,
+): CanaryEval {
+  const baseline = evaluateArm(suites, sources.baseline, env);
+  const arms: Record<ArmName, ArmEval> = {
+    baseline,
+    canary: sources.canary === undefined ? baseline : evaluateArm(suites, sources.canary, env),
+  };
+  const notes: string[] = [];
+  if (sources.canary === undefined) {
+    notes.push(
+      `canary ${canary.canary_id} has no policy version of its own: both arms are decided under ${sources.baseline.decidedWith}, so their results are the same`,
+    );
+  }
+  if (canary.status !== 'in_force') {
+    notes.push(
+      `the canary was ${canary.status}: the baseline is decided under today's active version, which may not be the one its runs had`,
+    );
+  }
+  const named = suites.filter((s) => s.policies !== undefined || s.tools !== undefined);
+  if (named.length > 0) {
+    notes.push(
+      `${named.map((s) => s.file).join(', ')} name${named.length === 1 ? 's' : ''} policies or tools of their own: each arm's policy version and the registered tools are used instead`,
+    );
+  }
+  const runs = suites.flatMap((s) => s.cases).filter((c) => c.kind === 'run').length;
+  if (runs > 0) {
+    notes.push(
+      `${runs} run case${runs === 1 ? ' is' : 's are'} not played here: \`warden eval <suite>\` plays them`,
+    );
+  }
+  return {
+    suites: suites.map((s) => s.file),
+    same_policy: sources.canary === undefined,
+    ...arms,
+    notes,
+  };
+}
