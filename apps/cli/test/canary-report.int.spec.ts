@@ -1,19 +1,13 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import {
-  AuditSqlRequest,
-  subjects,
-  type CanaryView,
-  type DataOf,
-  type EnvelopeBase,
-  type Risk,
-} from '@warden/contracts';
+import { type CanaryView, type DataOf, type EnvelopeBase, type Risk } from '@warden/contracts';
 import { openEventStore, type EventStore } from '@warden/event-store';
 import { connectNats } from '@warden/messaging';
 import { makeTempDir, removeTempDir, startNats, uniqueEnv, type TestNats } from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureStdoutInEachTest, inProcessWarden } from './support/cli.js';
 import { RunRecorder } from './support/run-events.js';
+import { answerAuditSql } from './support/audit-sql.js';
 import { startStandInApi, type StandInApi } from './support/stand-in-api.js';
 import { canaryCommand } from '../src/commands/canary.command.js';
 import {
@@ -362,26 +356,7 @@ beforeAll(async () => {
 
   nats = await startNats();
   nc = await connectNats({ servers: nats.url, name: 'cli-canary-test' });
-  // Answers `audit.sql` as the trace collector does (AuditApiHandler: readOnlyQuery).
-  sql = nc.subscribe(subjects.api(env, 'audit', 'sql'));
-  void (async () => {
-    for await (const message of sql) {
-      try {
-        const request = AuditSqlRequest.parse(message.json());
-        const result = await store.readOnlyQuery(request.sql, request.params ?? {}, {
-          maxRows: request.max_rows ?? 1000,
-        });
-        message.respond(JSON.stringify({ ok: true, result }));
-      } catch (error) {
-        message.respond(
-          JSON.stringify({
-            ok: false,
-            error: { code: 'query_failed', message: (error as Error).message },
-          }),
-        );
-      }
-    }
-  })();
+  sql = answerAuditSql(nc, env, store);
   policyApi = await startStandInApi(nc, env, 'policy', ['canary-list']);
 }, 60_000);
 

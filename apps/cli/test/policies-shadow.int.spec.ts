@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { AuditSqlRequest, subjects, type DataOf, type EnvelopeBase } from '@warden/contracts';
+import type { DataOf, EnvelopeBase } from '@warden/contracts';
 import { openEventStore, type EventStore } from '@warden/event-store';
 import { connectNats } from '@warden/messaging';
 import { makeTempDir, removeTempDir, startNats, uniqueEnv, type TestNats } from '@warden/testing';
@@ -18,6 +18,7 @@ import {
 import { parseRunsSince, type RunsSince } from '../src/runs/run-queries.js';
 import { captureStdoutInEachTest, inProcessWarden } from './support/cli.js';
 import { RunRecorder } from './support/run-events.js';
+import { answerAuditSql } from './support/audit-sql.js';
 import { startStandInApi, type StandInApi } from './support/stand-in-api.js';
 
 /*
@@ -187,26 +188,7 @@ beforeAll(async () => {
 
   nats = await startNats();
   nc = await connectNats({ servers: nats.url, name: 'cli-shadow-test' });
-  // Answers `audit.sql` as the trace collector does (AuditApiHandler: readOnlyQuery).
-  sql = nc.subscribe(subjects.api(env, 'audit', 'sql'));
-  void (async () => {
-    for await (const message of sql) {
-      try {
-        const request = AuditSqlRequest.parse(message.json());
-        const result = await store.readOnlyQuery(request.sql, request.params ?? {}, {
-          maxRows: request.max_rows ?? 1000,
-        });
-        message.respond(JSON.stringify({ ok: true, result }));
-      } catch (error) {
-        message.respond(
-          JSON.stringify({
-            ok: false,
-            error: { code: 'query_failed', message: (error as Error).message },
-          }),
-        );
-      }
-    }
-  })();
+  sql = answerAuditSql(nc, env, store);
   policyApi = await startStandInApi(nc, env, 'policy', ['policy-promote', 'policy-shadow-stop']);
 });
 

@@ -1,17 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   buildEvent,
   canaryArm,
-  CREDENTIAL_HEADER,
-  subjects,
   type DataOf,
   type Envelope,
   type EventType,
   type Principal,
 } from '@warden/contracts';
 import { connectNats, ensureKvBuckets, EventPublisher, removeEnv } from '@warden/messaging';
-import { BUILTIN_POLICY_FILES, builtinToolSources, shippedSchemaText } from '@warden/policy';
+import { builtinToolSources, shippedSchemaText } from '@warden/policy';
 import type { RunningService } from '@warden/service';
 import {
   eventsOfType,
@@ -31,6 +28,12 @@ import { replayDecisionLog } from '../src/replay.js';
 import { service } from '../src/service.js';
 import { ToolRegistry } from '../src/tools/tool-registry.js';
 import { ToolStore } from '../src/tools/tool-store.js';
+import {
+  ACTIVE_SET,
+  callPolicyApi,
+  standInIdentityBroker,
+  STRICT_SET,
+} from './support/policy-fixtures.js';
 
 /*
  * Canary releases on a real policy-decision service and a real NATS (issue 9 item 5): a canary
@@ -41,7 +44,6 @@ import { ToolStore } from '../src/tools/tool-store.js';
  * answered by a stand-in, as in shadow.int.spec.ts.
  */
 
-const EXAMPLE = new URL('../../../examples/support-triage/', import.meta.url);
 const WORKFLOW = 'triage';
 const caller = { human_id: 'policy-admin', roles: ['admin'] };
 const principal: Principal = { agent_id: 'triage-1', owner: 'alice', domains: ['support'] };
@@ -56,52 +58,9 @@ let toolStore: ToolStore;
 let running: RunningService | undefined;
 const env = uniqueEnv('canary');
 
-function exampleFiles(): { name: string; text: string }[] {
-  const folder = new URL('policies/', EXAMPLE);
-  return readdirSync(folder)
-    .sort()
-    .map((name) => ({ name, text: readFileSync(new URL(name, folder), 'utf8') }));
-}
-
-/** The reference policies with the built-ins: `echo` is allowed. */
-const ACTIVE_SET = () => [...exampleFiles(), ...BUILTIN_POLICY_FILES];
-/** A candidate that permits only `noop` among the built-ins: `echo` is denied. */
-const STRICT_SET = () => [
-  ...exampleFiles(),
-  { name: 'builtin.cedar', text: 'permit (principal, action, resource == Warden::Tool::"noop");' },
-];
-
-const HUMANS: Record<string, { human_id: string; roles: string[] }> = {
-  'admin-token': { human_id: 'ada', roles: ['admin'] },
-  'support-token': { human_id: 'sue', roles: ['support'] },
-};
-
-function standInIdentityBroker(): void {
-  const subscription = nc.subscribe(subjects.api(env, 'identity', 'human-introspect'));
-  void (async () => {
-    for await (const message of subscription) {
-      const human = HUMANS[message.headers?.get(CREDENTIAL_HEADER) ?? ''];
-      message.respond(
-        JSON.stringify(
-          human === undefined
-            ? { ok: false, error: { code: 'unauthenticated', message: 'unknown token' } }
-            : { ok: true, result: human },
-        ),
-      );
-    }
-  })();
-}
-
 /** One policy API call (`{ ok, result | error }`), with a human token unless `token` is null. */
-async function callApi(op: string, body: unknown, token: string | null): Promise<unknown> {
-  const headers = natsHeaders();
-  if (token !== null) headers.set(CREDENTIAL_HEADER, token);
-  const reply = await nc.request(subjects.api(env, 'policy', op), JSON.stringify(body), {
-    timeout: 10_000,
-    headers,
-  });
-  return reply.json<unknown>();
-}
+const callApi = (op: string, body: unknown, token: string | null) =>
+  callPolicyApi(nc, env, op, body, token);
 
 async function assign(runId: string, workflow = WORKFLOW): Promise<Record<string, unknown>> {
   const reply = (await callApi('release-assign', { workflow, run_id: runId }, null)) as {
@@ -186,7 +145,7 @@ beforeAll(async () => {
   ).version.version;
   activeVersion = (await policies.stopShadow({ message: 'kept for the canary' }, caller)).version
     .version;
-  standInIdentityBroker();
+  standInIdentityBroker(nc, env);
   await nc.flush();
 });
 

@@ -1,16 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   buildEvent,
-  CREDENTIAL_HEADER,
-  subjects,
   type DataOf,
   type Envelope,
   type EventType,
   type Principal,
 } from '@warden/contracts';
 import { connectNats, ensureKvBuckets, EventPublisher, removeEnv } from '@warden/messaging';
-import { BUILTIN_POLICY_FILES, builtinToolSources, shippedSchemaText } from '@warden/policy';
+import { builtinToolSources, shippedSchemaText } from '@warden/policy';
 import type { RunningService } from '@warden/service';
 import {
   eventsOfType,
@@ -27,6 +24,12 @@ import { PolicyStore } from '../src/policies/policy-store.js';
 import { service } from '../src/service.js';
 import { ToolRegistry } from '../src/tools/tool-registry.js';
 import { ToolStore } from '../src/tools/tool-store.js';
+import {
+  ACTIVE_SET,
+  callPolicyApi,
+  standInIdentityBroker,
+  STRICT_SET,
+} from './support/policy-fixtures.js';
 
 /*
  * Shadow policies end to end on a real policy-decision service and a real NATS (DESIGN §8, issue
@@ -37,7 +40,6 @@ import { ToolStore } from '../src/tools/tool-store.js';
  * another app's code; the broker itself is proven across processes by the e2e specs).
  */
 
-const EXAMPLE = new URL('../../../examples/support-triage/', import.meta.url);
 const caller = { human_id: 'policy-admin', roles: ['admin'] };
 const principal: Principal = {
   agent_id: 'triage-1',
@@ -53,21 +55,6 @@ let policies: PolicyRegistry;
 let store: PolicyStore;
 let running: RunningService | undefined;
 const env = uniqueEnv('shadow');
-
-function exampleFiles(dir: string): { name: string; text: string }[] {
-  const folder = new URL(`${dir}/`, EXAMPLE);
-  return readdirSync(folder)
-    .sort()
-    .map((name) => ({ name, text: readFileSync(new URL(name, folder), 'utf8') }));
-}
-
-/** The reference policies with the built-ins: `echo` is allowed. */
-const ACTIVE_SET = () => [...exampleFiles('policies'), ...BUILTIN_POLICY_FILES];
-/** A candidate that permits only `noop` among the built-ins: `echo` is denied. */
-const STRICT_SET = () => [
-  ...exampleFiles('policies'),
-  { name: 'builtin.cedar', text: 'permit (principal, action, resource == Warden::Tool::"noop");' },
-];
 
 function echo(): Envelope<'intent.authenticated'> {
   const proposed = proposedEvent(env, {
@@ -123,39 +110,9 @@ async function publishSet(
   return version.version;
 }
 
-/** Humans the stand-in identity broker knows, by token. */
-const HUMANS: Record<string, { human_id: string; roles: string[] }> = {
-  'admin-token': { human_id: 'ada', roles: ['admin'] },
-  'support-token': { human_id: 'sue', roles: ['support'] },
-};
-
-/** Answers `identity.human-introspect` as the broker does, from {@link HUMANS}. */
-function standInIdentityBroker(): void {
-  const subscription = nc.subscribe(subjects.api(env, 'identity', 'human-introspect'));
-  void (async () => {
-    for await (const message of subscription) {
-      const human = HUMANS[message.headers?.get(CREDENTIAL_HEADER) ?? ''];
-      message.respond(
-        JSON.stringify(
-          human === undefined
-            ? { ok: false, error: { code: 'unauthenticated', message: 'unknown token' } }
-            : { ok: true, result: human },
-        ),
-      );
-    }
-  })();
-}
-
 /** One policy API call with a human token: the reply's envelope, `{ ok, result | error }`. */
-async function callApi(op: string, body: unknown, token: string): Promise<unknown> {
-  const headers = natsHeaders();
-  headers.set(CREDENTIAL_HEADER, token);
-  const reply = await nc.request(subjects.api(env, 'policy', op), JSON.stringify(body), {
-    timeout: 10_000,
-    headers,
-  });
-  return reply.json<unknown>();
-}
+const callApi = (op: string, body: unknown, token: string) =>
+  callPolicyApi(nc, env, op, body, token);
 
 beforeAll(async () => {
   nats = await startNats();
@@ -170,7 +127,7 @@ beforeAll(async () => {
   const tools = new ToolRegistry(nc, publisher, new ToolStore(kv.tools));
   for (const { file, source } of builtinToolSources())
     await tools.register({ source, file }, caller);
-  standInIdentityBroker();
+  standInIdentityBroker(nc, env);
   await nc.flush();
 });
 

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localSources } from '../eval/intent-cases.js';
 import type { Suite } from '../eval/suite.js';
 import { CliError } from '../output.js';
-import { evaluateCanarySuites, loadSuites, type ArmSources } from './canary-eval.js';
+import { loadSuites } from '../eval/suite.js';
+import { evaluateCanarySuites, type ArmSources } from './canary-eval.js';
 import type { CanaryInfo } from './canary-report.js';
 
 /*

@@ -1,8 +1,7 @@
 import { compileArgs, compileVersion, ToolDeclaration, type DecidableTool } from '@warden/policy';
 import { callPolicyAdmin, type AdminOptions } from '../commands/admin-options.js';
 import { evaluateIntentCase, type DecisionSources } from '../eval/intent-cases.js';
-import { loadSuite, SuiteError, type Suite } from '../eval/suite.js';
-import { CliError } from '../output.js';
+import type { Suite } from '../eval/suite.js';
 import type { ArmEval, ArmName, CanaryEval, CanaryInfo } from './canary-report.js';
 
 /*
@@ -16,28 +15,6 @@ import type { ArmEval, ArmName, CanaryEval, CanaryInfo } from './canary-report.j
 export interface ArmSources extends DecisionSources {
   readonly decidedWith: string;
   readonly policyVersion: number;
-}
-
-/** Reads every suite, refusing them all (exit code 2, as `warden eval`) if one is malformed. */
-export async function loadSuites(files: readonly string[]): Promise<Suite[]> {
-  const suites: Suite[] = [];
-  const problems: string[] = [];
-  for (const file of files) {
-    try {
-      suites.push(await loadSuite(file));
-    } catch (error) {
-      if (!(error instanceof SuiteError)) throw error;
-      problems.push(error.message);
-    }
-  }
-  if (problems.length > 0) {
-    throw new CliError(
-      problems.join('\n'),
-      'Fix the fields named; `warden eval --help` shows the format.',
-      2,
-    );
-  }
-  return suites;
 }
 
 let compiled = 0;

@@ -4,7 +4,8 @@ import { callPolicyAdmin, type AdminOptions } from '../commands/admin-options.js
 import { callApi, connectForCli } from '../nats-client.js';
 import { CliError } from '../output.js';
 import { parseRunsSince } from '../runs/run-queries.js';
-import { armSources, evaluateCanarySuites, loadSuites } from './canary-eval.js';
+import { loadSuites } from '../eval/suite.js';
+import { armSources, evaluateCanarySuites } from './canary-eval.js';
 import {
   CANARY_ARMS_SQL,
   CANARY_EVENTS_SQL,

@@ -12,7 +12,7 @@ import {
 import { runningStack, startEmbeddedStack, type EvalStack } from '../eval/eval-stack.js';
 import { stackSources, type DecisionSources } from '../eval/intent-cases.js';
 import { evaluateSuite } from '../eval/run-eval.js';
-import { loadSuite, SuiteError, type Suite } from '../eval/suite.js';
+import { loadSuites, type Suite } from '../eval/suite.js';
 import { CliError, printJson } from '../output.js';
 import { tokenOption, type AdminOptions } from './admin-options.js';
 import { envOption, natsOption } from './common-options.js';
@@ -104,23 +104,7 @@ Examples:
 
 /** Loads every suite (all problems of all files at once), then evaluates them in order. */
 async function evaluate(files: readonly string[], options: EvalOptions): Promise<EvalReport> {
-  const suites: Suite[] = [];
-  const problems: string[] = [];
-  for (const file of files) {
-    try {
-      suites.push(await loadSuite(file));
-    } catch (error) {
-      if (!(error instanceof SuiteError)) throw error;
-      problems.push(error.message);
-    }
-  }
-  if (problems.length > 0) {
-    throw new CliError(
-      problems.join('\n'),
-      'Fix the fields named; `warden eval --help` shows the format.',
-      2,
-    );
-  }
+  const suites = await loadSuites(files);
   const hasRuns = suites.some((suite) => suite.cases.some((entry) => entry.kind === 'run'));
   let stack: EvalStack | undefined;
   let sources: DecisionSources | undefined;

@@ -4,6 +4,7 @@ import { Principal } from '@warden/contracts';
 import { SCENARIO_NAMES } from '@warden/support-triage';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { CliError } from '../output.js';
 
 /*
  * The eval suite file (`warden eval <suite.yaml…>`, test/golden/README.md): a name, where its
@@ -225,4 +226,26 @@ function where(path: readonly PropertyKey[]): string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Reads every suite, refusing them all (exit code 2, as `warden eval`) if one is malformed. */
+export async function loadSuites(files: readonly string[]): Promise<Suite[]> {
+  const suites: Suite[] = [];
+  const problems: string[] = [];
+  for (const file of files) {
+    try {
+      suites.push(await loadSuite(file));
+    } catch (error) {
+      if (!(error instanceof SuiteError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) {
+    throw new CliError(
+      problems.join('\n'),
+      'Fix the fields named; `warden eval --help` shows the format.',
+      2,
+    );
+  }
+  return suites;
 }
