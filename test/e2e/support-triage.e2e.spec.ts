@@ -5,6 +5,7 @@ import {
   SCENARIOS,
   TRIAGE_AGENT,
   TriageAgent,
+  WORKFLOW,
   type ScenarioContext,
   type ScenarioResult,
 } from '@warden/support-triage';
@@ -301,4 +302,26 @@ describe('support-triage: the reference workflow end to end', () => {
     const keys = (await writes()).map((write) => write.idempotency_key);
     expect(new Set(keys).size).toBe(keys.length);
   }, 240_000);
+
+  it('replays every decision of every run above exactly, the killed ones included', async () => {
+    const replayed = await waitFor(
+      () => {
+        const result = cli(reference.adminToken, [
+          ...['replay', '--workflow', WORKFLOW, '--since', '1h', '--json'],
+        ]);
+        expect(result.status, result.stderr).toBe(0);
+        const summary = JSON.parse(result.stdout) as {
+          runs: number;
+          decisions: number;
+          changed: number;
+          unreadable: number;
+        };
+        // The scenarios, and the triage played again while services were killed.
+        return summary.runs >= SCENARIOS.length + 1 ? summary : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 1_000, message: 'every run in the audit log' },
+    );
+    expect(replayed.decisions).toBeGreaterThan(20);
+    expect([replayed.changed, replayed.unreadable]).toEqual([0, 0]);
+  }, 60_000);
 });

@@ -89,10 +89,9 @@ export class ReleaseCatalog {
     }
   }
 
+  /** Stops the watch; the view stays as it was for the intents still being decided in the drain. */
   stop(): void {
     this.watch.stop();
-    for (const held of this.held.values()) void this.dispose(held);
-    this.held.clear();
   }
 
   /**
