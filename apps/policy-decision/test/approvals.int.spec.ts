@@ -491,14 +491,24 @@ describe('approvals: the sweeper', () => {
     a.sweeper.start();
     b.sweeper.start();
     try {
-      await waitFor(async () => {
-        const events = await eventsFor(w.nc(), w.env, 'approval.expired', overdue.cause.intent_id!);
-        return events.length === 1 ? events : undefined;
-      });
+      // Generous: CI runs it beside the other suites on 2 cores and one NATS (a sweep there once
+      // outlasted the default 10 s).
+      await waitFor(
+        async () => {
+          const events = await eventsFor(
+            w.nc(),
+            w.env,
+            'approval.expired',
+            overdue.cause.intent_id!,
+          );
+          return events.length === 1 ? events : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
     } finally {
       await Promise.all([a.sweeper.stop(), b.sweeper.stop()]);
     }
     expect(await a.book.get(overdue.id)).toMatchObject({ status: 'expired', published: true });
     expect(a.logs.records.filter((r) => r['msg'] === 'approval sweep failed')).toEqual([]);
-  });
+  }, 90_000);
 });
