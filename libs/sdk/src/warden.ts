@@ -252,7 +252,10 @@ export class Warden {
         ? undefined
         : await assignRelease(this.nc, this.env, options.workflow, runId);
     const version = assigned?.version ?? options.version;
-    const canary = assigned?.canary;
+    const release = {
+      ...(version === undefined ? {} : { version }),
+      ...(assigned?.canary === undefined ? {} : { canary: assigned.canary }),
+    };
     await publisher.publish(
       buildEvent({
         type: 'run.started',
@@ -265,15 +268,11 @@ export class Warden {
         data: {
           ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
           ...(limits === undefined ? {} : { limits }),
-          ...(version === undefined ? {} : { version }),
-          ...(canary === undefined ? {} : { canary }),
+          ...release,
         },
       }),
     );
-    return new LiveRun(this.context, runId, options.workflow, 1, {
-      ...(version === undefined ? {} : { version }),
-      ...(canary === undefined ? {} : { canary }),
-    });
+    return new LiveRun(this.context, runId, options.workflow, 1, release);
   }
 
   /**

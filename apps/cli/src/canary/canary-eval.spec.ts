@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { POLICIES_DIR } from '@warden/support-triage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localSources } from '../eval/intent-cases.js';
-import type { Suite } from '../eval/suite.js';
+import { localSources, type DecisionSources } from '../eval/intent-cases.js';
 import { CliError } from '../output.js';
-import { loadSuites } from '../eval/suite.js';
-import { evaluateCanarySuites, type ArmSources } from './canary-eval.js';
+import { loadSuites, type Suite } from '../eval/suite.js';
+import { evaluateCanarySuites } from './canary-eval.js';
 import type { CanaryInfo } from './canary-report.js';
 
 /*
@@ -29,19 +28,24 @@ const canary: CanaryInfo = {
   status: 'in_force',
 };
 
+/** Local files as if they were stored policy version `version` of a stack. */
+function asStored(local: DecisionSources, version: number, describe: string): DecisionSources {
+  return { ...local, describe, version: { ...local.version, version } };
+}
+
 let dir: string;
 let suites: Suite[];
-let reference: ArmSources;
-let weakened: ArmSources;
+let reference: DecisionSources;
+let weakened: DecisionSources;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'warden-canary-eval-'));
   suites = await loadSuites([GOLDEN]);
-  reference = {
-    ...(await localSources({ policies: undefined, tools: undefined })),
-    decidedWith: 'version 6 (active)',
-    policyVersion: 6,
-  };
+  reference = asStored(
+    await localSources({ policies: undefined, tools: undefined }),
+    6,
+    'version 6 (active)',
+  );
   const looser = join(dir, 'policies');
   await cp(POLICIES_DIR, looser, { recursive: true });
   const updates = await readFile(join(looser, 'updates.cedar'), 'utf8');
@@ -49,11 +53,11 @@ beforeAll(async () => {
     join(looser, 'updates.cedar'),
     updates.replace('unless { context.risk.bulk };', ';'),
   );
-  weakened = {
-    ...(await localSources({ policies: [looser], tools: undefined })),
-    decidedWith: "version 7 (the canary's)",
-    policyVersion: 7,
-  };
+  weakened = asStored(
+    await localSources({ policies: [looser], tools: undefined }),
+    7,
+    "version 7 (the canary's)",
+  );
 });
 
 afterAll(async () => {

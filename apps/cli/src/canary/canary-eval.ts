@@ -1,5 +1,3 @@
-import { compileArgs, compileVersion, ToolDeclaration, type DecidableTool } from '@warden/policy';
-import { callPolicyAdmin, type AdminOptions } from '../commands/admin-options.js';
 import { evaluateIntentCase, type DecisionSources } from '../eval/intent-cases.js';
 import type { Suite } from '../eval/suite.js';
 import type { ArmEval, ArmName, CanaryEval, CanaryInfo } from './canary-report.js';
@@ -11,45 +9,12 @@ import type { ArmEval, ArmName, CanaryEval, CanaryInfo } from './canary-report.j
  * Run cases are not played here: `warden eval` plays them on a stack of its own.
  */
 
-/** The policy and tools one arm is decided with. */
-export interface ArmSources extends DecisionSources {
-  readonly decidedWith: string;
-  readonly policyVersion: number;
-}
-
-let compiled = 0;
-
-/**
- * A stored policy version (the active one when `version` is undefined) and the registered tools,
- * from the policy decision service, compiled to decide intents in this process.
- */
-export async function armSources(
-  admin: AdminOptions,
-  version: number | undefined,
-  describe: (version: number) => string,
-): Promise<ArmSources> {
-  const [{ version: view }, { tools }] = await Promise.all([
-    callPolicyAdmin(admin, 'policy-show', version === undefined ? {} : { version }),
-    callPolicyAdmin(admin, 'tool-list', {}),
-  ]);
-  const byName = new Map<string, DecidableTool>();
-  for (const tool of tools) {
-    const declaration = ToolDeclaration.parse(tool.declaration);
-    byName.set(tool.name, { declaration, validate: compileArgs(declaration.args) });
-  }
-  compiled += 1;
-  return {
-    describe: describe(view.version),
-    decidedWith: describe(view.version),
-    policyVersion: view.version,
-    // Cedar caches a compiled set by id for the life of the process: each gets its own.
-    version: compileVersion(`canary-eval-${compiled}`, view.version, view.schema, view.files),
-    tools: byName,
-  };
-}
-
 /** Decides every intent case of `suites` with one arm's sources. */
-export function evaluateArm(suites: readonly Suite[], sources: ArmSources, env: string): ArmEval {
+export function evaluateArm(
+  suites: readonly Suite[],
+  sources: DecisionSources,
+  env: string,
+): ArmEval {
   let cases = 0;
   let passed = 0;
   const failures: ArmEval['failures'][number][] = [];
@@ -70,8 +35,8 @@ export function evaluateArm(suites: readonly Suite[], sources: ArmSources, env: 
     }
   }
   return {
-    policy_version: sources.policyVersion,
-    decided_with: sources.decidedWith,
+    policy_version: sources.version.version,
+    decided_with: sources.describe,
     cases,
     passed,
     failed: failures.length,
@@ -86,7 +51,7 @@ export function evaluateArm(suites: readonly Suite[], sources: ArmSources, env: 
 export function evaluateCanarySuites(
   suites: readonly Suite[],
   canary: CanaryInfo,
-  sources: { readonly baseline: ArmSources; readonly canary?: ArmSources },
+  sources: { readonly baseline: DecisionSources; readonly canary?: DecisionSources },
   env: string,
 ): CanaryEval {
   const baseline = evaluateArm(suites, sources.baseline, env);
@@ -97,7 +62,7 @@ export function evaluateCanarySuites(
   const notes: string[] = [];
   if (sources.canary === undefined) {
     notes.push(
-      `canary ${canary.canary_id} has no policy version of its own: both arms are decided under ${sources.baseline.decidedWith}, so their results are the same`,
+      `canary ${canary.canary_id} has no policy version of its own: both arms are decided under ${sources.baseline.describe}, so their results are the same`,
     );
   }
   if (canary.status !== 'in_force') {

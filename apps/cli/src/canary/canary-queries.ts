@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LogCount } from '../runs/run-queries.js';
 
 /*
  * What `warden canary report` asks the audit log, through the trace collector's `audit.sql`.
@@ -219,11 +220,9 @@ WHERE e.env = {env:String}
 ORDER BY e.occurred_at DESC, e.stream_seq DESC
 LIMIT 1`;
 
-// 64-bit integers arrive as strings (the store asks for them so), Float64 as numbers; an empty
-// quantile is NaN, which JSON carries as null.
-const Count = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])
-  .transform(Number);
+// Sums of Int64 micro-USD: exact as strings, read as BigInt.
+const MicroUsdSum = z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform(BigInt);
+// Float64 arrives as a number; an empty quantile is NaN, which JSON carries as null.
 const Float = z
   .union([z.number(), z.string().regex(/^-?[\d.eE+-]+$/), z.null()])
   .transform((value) => (value === null ? Number.NaN : Number(value)));
@@ -233,31 +232,28 @@ const Quantiles = z.array(Float).length(3);
 /** A row of {@link CANARY_ARMS_SQL}. */
 export const ArmRow = z.object({
   arm: Arm,
-  runs: Count,
-  succeeded: Count,
-  failed: Count,
-  halted: Count,
-  running: Count,
-  calls: Count,
-  runs_with_denial: Count,
-  calls_denied: Count,
-  approvals_requested: Count,
-  escaped_errors: Count,
-  runs_with_escaped_error: Count,
-  // Sums of Int64 micro-USD: exact as strings, read as BigInt.
-  cost_micro_usd: z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform(BigInt),
-  succeeded_cost_micro_usd: z
-    .union([z.number().int(), z.string().regex(/^-?\d+$/)])
-    .transform(BigInt),
-  durations: Count,
+  runs: LogCount,
+  succeeded: LogCount,
+  failed: LogCount,
+  halted: LogCount,
+  running: LogCount,
+  calls: LogCount,
+  runs_with_denial: LogCount,
+  calls_denied: LogCount,
+  approvals_requested: LogCount,
+  escaped_errors: LogCount,
+  runs_with_escaped_error: LogCount,
+  cost_micro_usd: MicroUsdSum,
+  succeeded_cost_micro_usd: MicroUsdSum,
+  durations: LogCount,
   duration_us: Quantiles,
   versions: z.array(z.string()),
-  policy_versions: z.array(Count),
+  policy_versions: z.array(LogCount),
 });
 export type ArmRow = z.output<typeof ArmRow>;
 
 /** A row of {@link CANARY_LATENCY_SQL}. */
-export const LatencyRow = z.object({ arm: Arm, calls: Count, latency_us: Quantiles });
+export const LatencyRow = z.object({ arm: Arm, calls: LogCount, latency_us: Quantiles });
 export type LatencyRow = z.output<typeof LatencyRow>;
 
 /** A row of {@link CANARY_RANKS_SQL}. */

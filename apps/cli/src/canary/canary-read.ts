@@ -1,11 +1,13 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AuditSqlResult, subjects, type AuditSqlRequest } from '@warden/contracts';
+import { envFlagFor } from '../commands/common-options.js';
 import { callPolicyAdmin, type AdminOptions } from '../commands/admin-options.js';
 import { callApi, connectForCli } from '../nats-client.js';
 import { CliError } from '../output.js';
-import { parseRunsSince } from '../runs/run-queries.js';
+import { clickHouseTime, parseSinceOption, rfc3339 } from '../runs/run-queries.js';
 import { loadSuites } from '../eval/suite.js';
-import { armSources, evaluateCanarySuites } from './canary-eval.js';
+import { stackSources } from '../eval/intent-cases.js';
+import { evaluateCanarySuites } from './canary-eval.js';
 import {
   CANARY_ARMS_SQL,
   CANARY_EVENTS_SQL,
@@ -18,7 +20,6 @@ import {
   canaryFromEvents,
   canaryFromView,
   canaryReportFrom,
-  logTime,
   type CanaryEval,
   type CanaryInfo,
   type CanaryReport,
@@ -62,11 +63,14 @@ export async function readCanaryReport(
     };
     let evaluated: CanaryEval | undefined;
     if (suites !== undefined) {
-      const baseline = await armSources(options, undefined, (v) => `version ${v} (active)`);
+      const baseline = await stackSources(options, { describe: (v) => `version ${v} (active)` });
       const own =
         canary.policy_version === undefined
           ? undefined
-          : await armSources(options, canary.policy_version, (v) => `version ${v} (the canary's)`);
+          : await stackSources(options, {
+              version: canary.policy_version,
+              describe: (v) => `version ${v} (the canary's)`,
+            });
       evaluated = evaluateCanarySuites(
         suites,
         canary,
@@ -115,7 +119,7 @@ function auditQuery(nc: NatsConnection, env: string): Query {
  * else the workflow's canary in force per the policy decision service.
  */
 async function findCanary(options: CanaryReportOptions, query: Query): Promise<CanaryInfo> {
-  const envFlag = options.env === 'dev' ? '' : ` --env ${options.env}`;
+  const envFlag = envFlagFor(options.env);
   if (options.canary !== undefined) {
     const canary = canaryFromEvents(
       await query(CANARY_EVENTS_SQL, { env: options.env, canary: options.canary }),
@@ -142,7 +146,7 @@ async function findCanary(options: CanaryReportOptions, query: Query): Promise<C
   throw new CliError(
     `workflow ${options.workflow} has no canary in force in env ${options.env}`,
     parsed.success
-      ? `Its last canary, ${parsed.data.canary_id}, was ${parsed.data.change} at ${logTime(parsed.data.occurred_at)}: \`warden canary report --workflow ${options.workflow} --canary ${parsed.data.canary_id}${envFlag}\` reports it. A new one: \`warden canary start --workflow ${options.workflow} --version <version> --percent 10${envFlag}\`.`
+      ? `Its last canary, ${parsed.data.canary_id}, was ${parsed.data.change} at ${rfc3339(parsed.data.occurred_at)}: \`warden canary report --workflow ${options.workflow} --canary ${parsed.data.canary_id}${envFlag}\` reports it. A new one: \`warden canary start --workflow ${options.workflow} --version <version> --percent 10${envFlag}\`.`
       : `Start one: \`warden canary start --workflow ${options.workflow} --version <version> --percent 10${envFlag}\`.`,
   );
 }
@@ -154,18 +158,9 @@ export function reportWindow(
   now: Date,
 ): { since: string; from: string; param: string } {
   if (since !== undefined) {
-    let parsed;
-    try {
-      parsed = parseRunsSince(since, now);
-    } catch (error) {
-      throw new CliError(
-        `--since ${error instanceof Error ? error.message : String(error)}`,
-        'Example: --since 7d',
-      );
-    }
-    return { since: parsed.text, from: logTime(parsed.from), param: parsed.from };
+    const parsed = parseSinceOption(since, now);
+    return { since: parsed.text, from: rfc3339(parsed.from), param: parsed.from };
   }
-  const from = new Date(Date.parse(canary.started_at) - CLOCK_SKEW_MS);
-  const param = `${from.toISOString().slice(0, 19).replace('T', ' ')}.000000`;
-  return { since: 'the canary started, less an hour', from: logTime(param), param };
+  const param = clickHouseTime(new Date(Date.parse(canary.started_at) - CLOCK_SKEW_MS));
+  return { since: 'the canary started, less an hour', from: rfc3339(param), param };
 }

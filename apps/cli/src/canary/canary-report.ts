@@ -1,7 +1,8 @@
-import { CanaryChanged, formatUsd, type CanaryView } from '@warden/contracts';
+import { CanaryChanged, canaryViewOf, formatUsd, type CanaryView } from '@warden/contracts';
 import { z } from 'zod';
+import { envFlagFor } from '../commands/common-options.js';
 import { CliError } from '../output.js';
-import { shortTime } from '../runs/run-queries.js';
+import { rfc3339, shortTime } from '../runs/run-queries.js';
 import {
   ArmRow,
   CanaryEventRow,
@@ -55,18 +56,7 @@ export interface CanaryInfo {
 
 /** The canary in force, as `canary-list` shows it. */
 export function canaryFromView(view: CanaryView): CanaryInfo {
-  return {
-    canary_id: view.canary_id,
-    workflow: view.workflow,
-    version: view.version,
-    ...(view.baseline === undefined ? {} : { baseline: view.baseline }),
-    percent: view.percent,
-    ...(view.policy_version === undefined ? {} : { policy_version: view.policy_version }),
-    started_at: view.started_at,
-    started_by: view.started_by,
-    ...(view.reason === undefined ? {} : { reason: view.reason }),
-    status: 'in_force',
-  };
+  return { ...view, status: 'in_force' };
 }
 
 /**
@@ -84,20 +74,9 @@ export function canaryFromEvents(rows: readonly Record<string, unknown>[]): Cana
       );
     }
     const data = parsed.data;
-    const at = logTime(row.occurred_at);
+    const at = rfc3339(row.occurred_at);
     if (data.change === 'started') {
-      canary = {
-        canary_id: data.canary_id,
-        workflow: data.workflow,
-        version: data.version,
-        ...(data.baseline === undefined ? {} : { baseline: data.baseline }),
-        percent: data.percent,
-        ...(data.policy_version === undefined ? {} : { policy_version: data.policy_version }),
-        started_at: at,
-        started_by: data.by,
-        ...(data.reason === undefined ? {} : { reason: data.reason }),
-        status: 'in_force',
-      };
+      canary = canaryFromView(canaryViewOf(data, at));
     } else if (canary !== undefined) {
       canary = {
         ...canary,
@@ -114,11 +93,6 @@ export function canaryFromEvents(rows: readonly Record<string, unknown>[]): Cana
     }
   }
   return canary;
-}
-
-/** A DateTime64 as the log prints it (`2026-11-02 09:00:00.000001`) in RFC 3339 with µs. */
-export function logTime(value: string): string {
-  return `${value.replace(' ', 'T')}Z`;
 }
 
 /** Percentiles of a measure, in microseconds (null without any observation). */
@@ -618,7 +592,7 @@ export function canaryReportText(report: CanaryReport): {
       ? []
       : [`note: ${c.label}: ${c.note}`],
   );
-  const envFlag = report.env === 'dev' ? '' : ` --env ${report.env}`;
+  const envFlag = envFlagFor(report.env);
   return {
     summary,
     arms: { columns: ['', 'baseline', 'canary'], rows: armRows },

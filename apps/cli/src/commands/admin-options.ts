@@ -16,7 +16,7 @@ import type { z } from 'zod';
 import { credentialsPath, loadLogin } from '../credentials-file.js';
 import { callApi, connectForCli } from '../nats-client.js';
 import { CliError } from '../output.js';
-import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
+import { envFlagFor, envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
 /** Options of every command that calls an identity admin API. */
 export interface AdminOptions extends ConnectionOptions {
@@ -43,7 +43,7 @@ export function withAdminOptions(command: Command): Command {
 
 /** The advice when no usable token is at hand. */
 export function loginHint(env: string): string {
-  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  const envFlag = envFlagFor(env);
   return `Run \`warden login --user admin --secret-file <path>${envFlag}\` (\`warden up\` prints the path), or pass --token / set WARDEN_TOKEN.`;
 }
 
@@ -218,7 +218,7 @@ function identityHint(code: string, env: string): string | undefined {
 
 /** What to do next after a policy service refusal, by op and code. */
 export function policyHint(op: PolicyApiOp, code: string, env: string): string | undefined {
-  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  const envFlag = envFlagFor(env);
   switch (code) {
     case 'forbidden':
       switch (POLICY_API[op].access) {
@@ -260,7 +260,7 @@ export function policyHint(op: PolicyApiOp, code: string, env: string): string |
 
 /** What to do next after a cost governor refusal, by op and code. */
 export function governorHint(op: GovernorApiOp, code: string, env: string): string | undefined {
-  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  const envFlag = envFlagFor(env);
   switch (code) {
     case 'forbidden':
       return GOVERNOR_API[op].access === 'admin'
@@ -275,7 +275,7 @@ export function governorHint(op: GovernorApiOp, code: string, env: string): stri
 
 /** What to do next after a tool executor refusal (`warden secrets`), by op and code. */
 export function executorHint(op: ExecutorApiOp, code: string, env: string): string | undefined {
-  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  const envFlag = envFlagFor(env);
   switch (code) {
     case 'forbidden':
       return 'You need the admin role for this: log in as an admin (`warden login --user <admin>`).';

@@ -8,6 +8,7 @@ import {
 } from '@warden/contracts';
 import { Command, InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
+import { envFlagFor } from './common-options.js';
 import { readCanaryReport, type CanaryReportOptions } from '../canary/canary-read.js';
 import { canaryReportText, type CanaryReport } from '../canary/canary-report.js';
 import { ApiRefusedError } from '../nats-client.js';
@@ -271,7 +272,7 @@ export function canaryHint(
   env: string,
   workflow: string,
 ): string | undefined {
-  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  const envFlag = envFlagFor(env);
   switch (code) {
     case 'forbidden':
       return op === 'canary-list'
@@ -293,7 +294,7 @@ export function canaryHint(
 
 /** What `canary start` prints: what started, and what to do next. */
 export function startedText(canary: CanaryView, env: string): string {
-  const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+  const envFlag = envFlagFor(env);
   const w = canary.workflow;
   return [
     `canary ${canary.canary_id} started for workflow ${w}`,
@@ -323,7 +324,7 @@ export function listText(
   const parts: (string | { columns: string[]; rows: Record<string, string>[] })[] = [];
   const time = utc;
   if (canaries.length === 0) {
-    const envFlag = env === 'dev' ? '' : ` --env ${env}`;
+    const envFlag = envFlagFor(env);
     parts.push(
       `no canary in force in env ${env} (start one with \`warden canary start --workflow <id> --version <version> --percent 10${envFlag}\`)`,
     );

@@ -5,11 +5,11 @@ import type { PolicyVersionView } from '@warden/contracts';
 import { CommanderError, type Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CliError } from '../output.js';
+import { parseSinceOption } from '../runs/run-queries.js';
 import {
   collectPolicyFiles,
   diffVersions,
   formatIssues,
-  parseShadowSince,
   parseVersion,
   policiesCommand,
   policyRows,
@@ -214,7 +214,7 @@ describe('policies shadow', () => {
 });
 
 describe('policies shadow-report', () => {
-  const since = parseShadowSince('24h', new Date('2026-11-08T09:30:00Z'));
+  const since = parseSinceOption('24h', new Date('2026-11-08T09:30:00Z'));
   const period = {
     shadow_version: '4',
     active_version: '3',
@@ -230,8 +230,8 @@ describe('policies shadow-report', () => {
 
   it('refuses a window it cannot read, with an example', () => {
     expect(since.from).toBe('2026-11-07 09:30:00.000000');
-    expect(() => parseShadowSince('yesterday')).toThrow(CliError);
-    expect(() => parseShadowSince('yesterday')).toThrow(/--since .*is not a time/);
+    expect(() => parseSinceOption('yesterday')).toThrow(CliError);
+    expect(() => parseSinceOption('yesterday')).toThrow(/--since .*is not a time/);
   });
 
   it('reads 64-bit counts sent as strings, and says a shadow in force with no comparison yet', () => {

@@ -14,7 +14,7 @@ import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { z } from 'zod';
 import { callApi, connectForCli } from '../nats-client.js';
 import { CliError, printJson, printTable } from '../output.js';
-import { parseRunsSince, shortTime, type RunsSince } from '../runs/run-queries.js';
+import { LogCount, parseSinceOption, shortTime, type RunsSince } from '../runs/run-queries.js';
 import { callPolicyAdmin, type AdminOptions, withAdminOptions } from './admin-options.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
@@ -133,7 +133,7 @@ Examples:
   warden policies shadow-report --since 7d --json`,
     )
     .action(async (options: ShadowReportOptions) => {
-      const since = parseShadowSince(options.since);
+      const since = parseSinceOption(options.since);
       const report = await readShadowReport(options, since, options.limit);
       if (options.json) printJson(report);
       else printShadowReport(report);
@@ -687,36 +687,33 @@ LIMIT {limit:UInt32}`;
 export const COMPARED_NOTE =
   'compared: decisions made while the shadow version was in force, from the log; intents refused for invalid args or an unknown tool are never compared, and a policy decision service with POLICY_SHADOW_ENABLED=false compares none';
 
-// 64-bit counts arrive as strings (the store asks for them so); DateTime64 as `2026-11-02 09:00:00.000001`.
-const Count = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])
-  .transform(Number);
+// DateTime64 arrives as `2026-11-02 09:00:00.000001`.
 const Time = z.string().transform((value) => shortTime(value));
 const Effect = z.enum(['allow', 'deny', 'approval_required']);
 
 const PeriodRow = z.object({
-  shadow_version: Count,
-  active_version: Count,
+  shadow_version: LogCount,
+  active_version: LogCount,
   started_at: Time,
   published_by: z.string(),
   message: z.string(),
   ended_at: Time.nullable(),
-  ended_by_version: Count.nullable(),
+  ended_by_version: LogCount.nullable(),
   ended_by: z.string().nullable(),
   ended_message: z.string().nullable(),
   ended_how: z.enum(['in_force', 'replaced', 'promoted', 'stopped', 'superseded']),
 });
-const ComparedRow = z.object({ shadow_version: Count, decisions: Count });
-const DivergedRow = z.object({ shadow_version: Count, intents: Count });
+const ComparedRow = z.object({ shadow_version: LogCount, decisions: LogCount });
+const DivergedRow = z.object({ shadow_version: LogCount, intents: LogCount });
 const ExampleColumns = {
-  intents: Count,
+  intents: LogCount,
   first_intent: z.string(),
   first_run: z.string(),
   last_intent: z.string(),
   last_run: z.string(),
 };
 const ByPolicyRow = z.object({
-  shadow_version: Count,
+  shadow_version: LogCount,
   active_effect: Effect,
   shadow_effect: Effect,
   active_policy_ids: z.array(z.string()),
@@ -724,7 +721,7 @@ const ByPolicyRow = z.object({
   ...ExampleColumns,
 });
 const ByToolRow = z.object({
-  shadow_version: Count,
+  shadow_version: LogCount,
   tool: z.string(),
   active_effect: Effect,
   shadow_effect: Effect,
@@ -941,18 +938,6 @@ interface ShadowReportOptions extends ConnectionOptions {
   since: string;
   limit: number;
   json?: boolean;
-}
-
-/** `--since` of the report, refused as a usage error with the accepted forms. */
-export function parseShadowSince(text: string, now: Date = new Date()): RunsSince {
-  try {
-    return parseRunsSince(text, now);
-  } catch (error) {
-    throw new CliError(
-      `--since ${error instanceof Error ? error.message : String(error)}`,
-      'Example: --since 7d',
-    );
-  }
 }
 
 function parseLimit(value: string): number {

@@ -8,7 +8,7 @@ import { stopChild } from '../child-process.js';
 import { identityEnv, identityState, type IdentityState } from '../identity-state.js';
 import { ensureNats } from '../local-nats.js';
 import { CliError, printTable } from '../output.js';
-import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
+import { envFlagFor, envOption, natsOption, type ConnectionOptions } from './common-options.js';
 import { adminToken } from '../demo/demo-identity.js';
 import {
   helpdeskState,
@@ -252,7 +252,7 @@ function writeUpstreamTable(dir: string, url: string): string {
 
 /** How to act as the bootstrap admin (register agents, revoke tokens), when `warden up` knows. */
 function adminHint(identity: IdentityState, options: UpOptions): string[] {
-  const flags = options.env === 'dev' ? '' : ` --env ${options.env}`;
+  const flags = envFlagFor(options.env);
   if (process.env['IDENTITY_BOOTSTRAP_ADMIN_SECRET']) {
     return [
       `Admin: npm run warden -- login --user admin${flags}   (secret: IDENTITY_BOOTSTRAP_ADMIN_SECRET)`,

@@ -8,6 +8,7 @@ import {
   TRIAGE_AGENT,
   type ScenarioResult,
 } from '@warden/support-triage';
+import { envFlagFor } from '../commands/common-options.js';
 import { askCollector } from '../commands/audit.command.js';
 import { CliError, printTable } from '../output.js';
 import { humanSecretFile } from './demo-identity.js';
@@ -126,7 +127,7 @@ async function runCosts(
 
 /** The report `warden up` and `warden demo` print: what happened, what waits, what it cost. */
 export function printTriageReport(report: TriageReport, stateDir: string): void {
-  const envFlag = report.env === 'dev' ? '' : ` --env ${report.env}`;
+  const envFlag = envFlagFor(report.env);
   const write = (text: string) => process.stdout.write(`${text}\n`);
   write(`\nThe support-triage agent "${report.agentId}" ran ${report.results.length} scenarios:`);
   printTable(

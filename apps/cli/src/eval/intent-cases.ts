@@ -76,10 +76,20 @@ export async function localSources(options: {
   return { describe, version, tools, problems: version.error === undefined ? [] : [version.error] };
 }
 
-/** A running stack's active policy version and registered tools (latest versions). */
-export async function stackSources(admin: AdminOptions): Promise<DecisionSources> {
+/**
+ * A running stack's policy version (`version`, default the active one) and registered tools
+ * (latest versions); `describe` says which in words (default: the active version of the env).
+ */
+export async function stackSources(
+  admin: AdminOptions,
+  options: { version?: number; describe?: (version: number) => string } = {},
+): Promise<DecisionSources> {
   const [{ version }, { tools }] = await Promise.all([
-    callPolicyAdmin(admin, 'policy-show', {}),
+    callPolicyAdmin(
+      admin,
+      'policy-show',
+      options.version === undefined ? {} : { version: options.version },
+    ),
     callPolicyAdmin(admin, 'tool-list', {}),
   ]);
   const byName = new Map<string, DecidableTool>();
@@ -88,13 +98,14 @@ export async function stackSources(admin: AdminOptions): Promise<DecisionSources
     byName.set(view.name, { declaration, validate: compileArgs(declaration.args) });
   }
   return {
-    describe: `policy version ${version.version} active in env ${admin.env} and its registered tools`,
+    describe:
+      options.describe?.(version.version) ??
+      `policy version ${version.version} active in env ${admin.env} and its registered tools`,
     version: compileLocal(version.schema, version.files, version.version),
     tools: byName,
   };
 }
 
-/** Compiles a policy set under a fresh id (Cedar caches by id for the life of the process). */
 /** A policy set as a version of its own (`eval-<n>`: each set compiled gets a new cache id). */
 function compileLocal(schema: string, files: readonly PolicyFile[], version = 1): DecidableVersion {
   compiled += 1;

@@ -6,6 +6,7 @@ import {
   type DecidableVersion,
   type Verdict,
 } from '@warden/policy';
+import { rfc3339 } from '../runs/run-queries.js';
 
 /*
  * Decision replay (issue 9 §1): a recorded run's intents decided again, as the policy stage
@@ -136,11 +137,6 @@ export function recordedSteps(rows: readonly ReplayRow[]): {
 const StoredAuthentication = EVENTS['intent.authenticated'].extend({
   credential: z.unknown().optional(),
 });
-
-/** `2026-11-27 10:00:00.123456` (how ClickHouse prints a UTC DateTime64) as RFC 3339. */
-function rfc3339(clickHouseTime: string): string {
-  return clickHouseTime.endsWith('Z') ? clickHouseTime : `${clickHouseTime.replace(' ', 'T')}Z`;
-}
 
 type AnswerData =
   | { type: 'policy.decided'; data: DataOf<'policy.decided'> }

@@ -1,5 +1,7 @@
 import { formatUsd } from '@warden/contracts';
 import { InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { CliError } from '../output.js';
 
 /*
  * What `warden runs list|show` asks the audit log, through the trace collector's `audit.sql`.
@@ -103,8 +105,34 @@ export function parseRunsSince(text: string, now: Date = new Date()): RunsSince 
   throw new InvalidArgumentError(`${JSON.stringify(text)} is not a time: ${SINCE_FORMS}`);
 }
 
-function clickHouseTime(date: Date): string {
+/**
+ * `--since` of a command that reads it itself (not as a commander argument): the same forms, a
+ * bad one refused as a usage error with an example.
+ */
+export function parseSinceOption(text: string, now: Date = new Date()): RunsSince {
+  try {
+    return parseRunsSince(text, now);
+  } catch (error) {
+    throw new CliError(
+      `--since ${error instanceof Error ? error.message : String(error)}`,
+      'Example: --since 7d',
+    );
+  }
+}
+
+/** A 64-bit count in an audit-log row: the store sends 64-bit integers as strings. */
+export const LogCount = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])
+  .transform(Number);
+
+/** A time as ClickHouse takes a DateTime64(6) parameter: `2026-11-27 10:00:00.000000`, UTC. */
+export function clickHouseTime(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace('T', ' ')}.000000`;
+}
+
+/** `2026-11-27 10:00:00.123456` (how ClickHouse prints a UTC DateTime64) as RFC 3339. */
+export function rfc3339(clickHouseTime: string): string {
+  return clickHouseTime.endsWith('Z') ? clickHouseTime : `${clickHouseTime.replace(' ', 'T')}Z`;
 }
 
 /** A view's cell as text: strings as they are, numbers written out, anything else ''. */

@@ -1,3 +1,4 @@
+import { envFlagFor } from '../commands/common-options.js';
 import { shortTime, statusText, text, usd } from './run-queries.js';
 
 /*
@@ -87,7 +88,7 @@ export function buildRunSummary(input: {
     requested_at: shortTime(row.requested_at),
     answered_at: row.answered_at == null ? null : shortTime(row.answered_at),
   }));
-  const envFlag = input.env === 'dev' ? '' : ` --env ${input.env}`;
+  const envFlag = envFlagFor(input.env);
   const next = [`warden runs timeline ${runId}${envFlag}`];
   if (approvals.some((approval) => approval.outcome === 'pending'))
     next.push(`warden approvals list --status pending${envFlag}`);

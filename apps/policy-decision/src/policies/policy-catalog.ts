@@ -6,6 +6,7 @@ import {
   type WatchTiming,
 } from '@warden/messaging';
 import { compileVersion, type PolicyEngine } from '@warden/policy';
+import { resolvesWithin } from '../resolves-within.js';
 import type { PolicyStore } from './policy-store.js';
 import { HEAD_KEY, PolicyHead, type StoredPolicyVersion } from './stored-policy.js';
 
@@ -101,18 +102,7 @@ export class PolicyCatalog {
    * decision taken before it would deny everything as "no policy" during every restart.
    */
   async whenLoaded(timeoutMs: number): Promise<boolean> {
-    if (this.loaded) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => {
-        resolve(false);
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([this.firstLoad.then(() => true), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.loaded || resolvesWithin(this.firstLoad, timeoutMs);
   }
 
   private setLoaded(): void {

@@ -9,6 +9,7 @@ import {
 import { compileVersion } from '@warden/policy';
 import type { LoadedVersion } from '../policies/policy-catalog.js';
 import type { PolicyStore } from '../policies/policy-store.js';
+import { resolvesWithin } from '../resolves-within.js';
 import type { ReleaseStore } from './release-store.js';
 
 /** A canary in force, with its policy version compiled once (when it has one). */
@@ -29,6 +30,7 @@ export class ReleaseCatalog {
   private readonly held = new Map<string, HeldCanary>();
   private readonly releases = new Map<string, { view: ReleaseView; revision: number }>();
   private readonly watch: WatchSupervisor<KvWatchEntry>;
+  private isLoaded = false;
   private markLoaded: () => void = () => undefined;
   private readonly loaded = new Promise<void>((resolve) => {
     this.markLoaded = resolve;
@@ -70,6 +72,7 @@ export class ReleaseCatalog {
 
   async start(): Promise<void> {
     await this.watch.start();
+    this.isLoaded = true;
     this.markLoaded();
   }
 
@@ -78,15 +81,8 @@ export class ReleaseCatalog {
    * side decided before it would be decided under the active version.
    */
   async whenLoaded(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs, false);
-    });
-    try {
-      return await Promise.race([this.loaded.then(() => true), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    // Asked for every intent: no timer once loaded.
+    return this.isLoaded || resolvesWithin(this.loaded, timeoutMs);
   }
 
   /** Stops the watch; the view stays as it was for the intents still being decided in the drain. */

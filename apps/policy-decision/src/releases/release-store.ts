@@ -1,5 +1,5 @@
 import type { KV } from '@nats-io/kv';
-import { CanaryView, ReleaseView, type Envelope } from '@warden/contracts';
+import { canaryViewOf, CanaryView, ReleaseView, type Envelope } from '@warden/contracts';
 
 const encoder = new TextEncoder();
 
@@ -21,19 +21,11 @@ export class ReleaseStore {
     const { data } = event;
     const key = canaryKey(data.workflow);
     if (data.change === 'started') {
-      const view: CanaryView = {
-        workflow: data.workflow,
-        canary_id: data.canary_id,
-        version: data.version,
-        ...(data.baseline === undefined ? {} : { baseline: data.baseline }),
-        percent: data.percent,
-        ...(data.policy_version === undefined ? {} : { policy_version: data.policy_version }),
-        started_at: event.occurred_at,
-        started_by: data.by,
-        ...(data.reason === undefined ? {} : { reason: data.reason }),
-      };
       if ((await this.canary(data.workflow))?.canary_id !== data.canary_id) {
-        await this.kv.put(key, encoder.encode(JSON.stringify(view)));
+        await this.kv.put(
+          key,
+          encoder.encode(JSON.stringify(canaryViewOf(data, event.occurred_at))),
+        );
       }
       return;
     }

@@ -4,6 +4,7 @@ import {
   ApprovalRequirement,
   ArgsHash,
   CanaryPercent,
+  type CanaryChanged,
   PolicyFile,
   PolicyVersion,
   ReleaseVersion,
@@ -226,6 +227,21 @@ export const CanaryView = z.strictObject({
   reason: z.string().optional(),
 });
 export type CanaryView = z.infer<typeof CanaryView>;
+
+/** The canary a `canary.changed` event describes, started at `startedAt` (the start's time). */
+export function canaryViewOf(data: CanaryChanged, startedAt: string): CanaryView {
+  return {
+    workflow: data.workflow,
+    canary_id: data.canary_id,
+    version: data.version,
+    ...(data.baseline === undefined ? {} : { baseline: data.baseline }),
+    percent: data.percent,
+    ...(data.policy_version === undefined ? {} : { policy_version: data.policy_version }),
+    started_at: startedAt,
+    started_by: data.by,
+    ...(data.reason === undefined ? {} : { reason: data.reason }),
+  };
+}
 
 /** A workflow's promoted release: the version every new run gets when no canary says otherwise. */
 export const ReleaseView = z.strictObject({
