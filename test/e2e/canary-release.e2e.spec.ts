@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, removeEnv } from '@warden/messaging';
 import { ApprovalPendingError, Warden, type Run } from '@warden/sdk';
 import { AGENT_VERSION, POLICIES_DIR, WORKFLOW } from '@warden/support-triage';
 import {
-  getFreePort,
   makeTempDir,
   removeTempDir,
   startNats,
@@ -14,7 +12,7 @@ import {
   type TestNats,
 } from '@warden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appMain, runWarden } from './support/processes.js';
+import { runWarden, startWardenUp, type WardenUp } from './support/processes.js';
 
 /** How many reference runs the canary sees, and the share it gives its version. */
 const RUNS = 500;
@@ -47,8 +45,7 @@ describe('canary release of the reference workflow', () => {
   let nats: TestNats;
   let nc: NatsConnection;
   let dir: string;
-  let up: ChildProcess | undefined;
-  let output = '';
+  let up: WardenUp | undefined;
   let agent: Warden | undefined;
 
   const warden = (...args: string[]) =>
@@ -66,24 +63,9 @@ describe('canary release of the reference workflow', () => {
     nats = await startNats();
     nc = await connectNats({ servers: nats.url, name: 'canary-e2e' });
     dir = await makeTempDir('warden-canary-');
-    const httpPort = await getFreePort();
-    up = spawn(
-      process.execPath,
-      [
-        appMain('cli'),
-        'up',
-        '--no-demo',
-        ...['--env', env, '--nats', nats.url, '--data', `${dir}/data`, '--state', dir],
-        ...['--http-port', String(httpPort)],
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } },
-    );
-    up.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    up.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(() => output.includes('Warden is up'), {
-      timeoutMs: 120_000,
-      message: `warden up ready; output so far:\n${output}`,
-    });
+    up = await startWardenUp({ env, natsUrl: nats.url, stateDir: dir }, ['--no-demo']);
+    await up.waitForOutput('Warden is up', 120_000);
+    const output = up.output();
     const secretFile = /login --user admin --secret-file (\S+)/.exec(output)?.[1] ?? '';
     expect(warden('login', '--user', 'admin', '--secret-file', secretFile).status).toBe(0);
     const { client_secret: clientSecret } = json(
@@ -99,12 +81,7 @@ describe('canary release of the reference workflow', () => {
 
   afterAll(async () => {
     await agent?.close();
-    const child = up;
-    if (child?.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGINT');
-      await exited;
-    }
+    await up?.stop();
     await removeEnv(nc, env);
     await nc.close();
     await removeTempDir(dir);

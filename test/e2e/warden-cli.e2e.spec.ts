@@ -1,9 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, EventPublisher, removeEnv } from '@warden/messaging';
 import {
-  getFreePort,
   makeTempDir,
   removeTempDir,
   startNats,
@@ -15,7 +14,7 @@ import { RejectedError, Warden } from '@warden/sdk';
 import { POLICIES_DIR } from '@warden/support-triage';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appMain, runWarden } from './support/processes.js';
+import { appMain, runWarden, startWardenUp, type WardenUp } from './support/processes.js';
 
 /** What `warden replay --workflow … --json` prints, as far as these tests read it. */
 interface ReplaySummaryJson {
@@ -37,37 +36,12 @@ describe('warden CLI', () => {
   let nats: TestNats;
   let nc: NatsConnection;
   let dir: string;
-  let up: ChildProcess;
+  let up: WardenUp;
   let upOutput = '';
-  let readUp: () => string = () => '';
-  let httpPort: number;
 
   /** `warden up` as `npm start` runs it (the triage agent's scenarios unless `--no-demo`). */
-  const startUp = (...flags: string[]): { child: ChildProcess; output: () => string } => {
-    let output = '';
-    const child = spawn(
-      process.execPath,
-      [
-        appMain('cli'),
-        'up',
-        '--env',
-        env,
-        '--nats',
-        nats.url,
-        '--data',
-        `${dir}/data`,
-        '--state',
-        dir,
-        '--http-port',
-        String(httpPort),
-        ...flags,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } },
-    );
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    return { child, output: () => output };
-  };
+  const startUp = (...flags: string[]): Promise<WardenUp> =>
+    startWardenUp({ env, natsUrl: nats.url, stateDir: dir }, flags);
 
   const warden = (...args: string[]) =>
     runWarden({ env, natsUrl: nats.url }, args, {
@@ -79,19 +53,13 @@ describe('warden CLI', () => {
     nats = await startNats();
     nc = await connectNats({ servers: nats.url, name: 'cli-e2e' });
     dir = await makeTempDir('warden-cli-');
-    httpPort = await getFreePort();
-    const started = startUp();
-    up = started.child;
-    await waitFor(() => started.output().includes('Warden keeps serving'), {
-      timeoutMs: 120_000,
-      message: `warden up ready; output so far:\n${started.output()}`,
-    });
-    upOutput = started.output();
-    readUp = started.output;
+    up = await startUp();
+    await up.waitForOutput('Warden keeps serving', 120_000);
+    upOutput = up.output();
   }, 150_000);
 
   afterAll(async () => {
-    if (up.exitCode === null) up.kill('SIGKILL');
+    if (up.child.exitCode === null) up.child.kill('SIGKILL');
     await removeEnv(nc, env);
     await nc.close();
     await removeTempDir(dir);
@@ -304,32 +272,22 @@ describe('warden CLI', () => {
   });
 
   it('stops gracefully on Ctrl-C', async () => {
-    const exited = new Promise<number | null>((resolve) =>
-      up.once('exit', (code) => {
-        resolve(code);
-      }),
-    );
-    up.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(readUp()).toContain('Stopped');
+    await up.stop();
+    expect(up.child.exitCode).toBe(0);
+    expect(up.output()).toContain('Stopped');
   });
 
   it('starts again on the same state without registering anything twice', async () => {
-    const again = startUp('--no-demo');
+    const again = await startUp('--no-demo');
     try {
-      await waitFor(() => again.output().includes('Warden is up'), {
-        timeoutMs: 90_000,
-        message: `second start; output so far:\n${again.output()}`,
-      });
+      await again.waitForOutput('Warden is up', 90_000);
       expect(again.output()).toMatch(/tools: 10 registered \(0 new\)/);
       expect(again.output()).toMatch(/policies: version 1 is the reference set/);
       expect(again.output()).toMatch(/credential helpdesk\/api-token: held by the executor/);
       expect(again.output()).toMatch(/budgets: 2 reference budgets\n/);
       expect(again.output()).not.toMatch(/ran 7 scenarios/);
     } finally {
-      const exited = new Promise((resolve) => again.child.once('exit', resolve));
-      again.child.kill('SIGINT');
-      await exited;
+      await again.stop();
     }
   }, 120_000);
 });

@@ -5,7 +5,6 @@
 export { uniqueEnv } from './env.js';
 export {
   DEFAULT_TEST_NATS_URL,
-  getFreePort,
   hasJetStream,
   spawnNatsServer,
   type SpawnedNatsServer,
@@ -13,6 +12,7 @@ export {
   startNats,
   type TestNats,
 } from './nats-server.js';
+export { getFreePort, getFreePortRange } from './ports.js';
 export { makeTempDir, removeTempDir } from './temp-dir.js';
 export {
   startScopedNats,

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { getFreePort } from './ports.js';
 import { makeTempDir, removeTempDir } from './temp-dir.js';
 import { sleep } from './wait-for.js';
 
@@ -212,20 +212,4 @@ export async function hasJetStream(url: string): Promise<boolean> {
   } finally {
     await nc.close();
   }
-}
-
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export function getFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }

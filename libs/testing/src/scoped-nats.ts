@@ -7,7 +7,8 @@ import {
   jwtAuthenticator,
   type NatsConnection,
 } from '@nats-io/transport-node';
-import { getFreePort, terminate, track } from './nats-server.js';
+import { terminate, track } from './nats-server.js';
+import { getFreePort } from './ports.js';
 import { makeTempDir, removeTempDir } from './temp-dir.js';
 import { sleep } from './wait-for.js';
 

@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { removeEnv } from '@warden/messaging';
 import { Warden, type Run } from '@warden/sdk';
-import { getFreePort, identityTestEnv, registerAgents, seedBuiltins } from '@warden/testing';
+import { getFreePortRange, identityTestEnv, registerAgents, seedBuiltins } from '@warden/testing';
 import { stopChild, waitReady } from './app-process.js';
 import { now, percentiles, type Percentiles } from './stats.js';
 
@@ -196,7 +195,7 @@ async function startStack(
   split: boolean,
   profileDir: string | undefined,
 ): Promise<Stack> {
-  const base = await freePortRange(SERVICES);
+  const base = await getFreePortRange(SERVICES);
   const child = spawn(
     process.execPath,
     [
@@ -272,30 +271,4 @@ function cpuMsOf(pid: number): number {
   } catch {
     return Number.NaN;
   }
-}
-
-/** A first port with the next `count - 1` free as well. */
-async function freePortRange(count: number): Promise<number> {
-  for (;;) {
-    const base = await getFreePort();
-    if (base + count > 65_000) continue;
-    const ports = await Promise.all(
-      Array.from({ length: count - 1 }, (_, i) => isFree(base + i + 1)),
-    );
-    if (ports.every(Boolean)) return base;
-  }
-}
-
-async function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => {
-      resolve(false);
-    });
-    server.listen(port, '127.0.0.1', () => {
-      server.close(() => {
-        resolve(true);
-      });
-    });
-  });
 }

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { getFreePort, waitFor } from '@warden/testing';
+import { getFreePort, getFreePortRange, waitFor } from '@warden/testing';
 
 /** The repository root, for the built apps under dist/. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -88,6 +88,79 @@ export async function startService(
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
+    },
+  };
+}
+
+/** A `warden up` started by a test, with everything it printed so far. */
+export interface WardenUp {
+  readonly child: ChildProcess;
+  output(): string;
+  /**
+   * Resolves once the output contains `text`. Fails at once, with the output, when `warden up`
+   * exits first, and quotes the output at the time of the timeout otherwise.
+   */
+  waitForOutput(text: string, timeoutMs: number): Promise<void>;
+  /** SIGINT (its graceful shutdown), then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** How many HTTP ports `warden up --http-port N` listens on: N to N+4, one per service. */
+const UP_HTTP_PORTS = 5;
+
+/**
+ * Starts the built `warden up` on a test's env, NATS, data and state directories, with service
+ * logs at error level so the output is what a person reads.
+ */
+export async function startWardenUp(
+  target: { env: string; natsUrl: string; stateDir: string },
+  flags: readonly string[] = [],
+): Promise<WardenUp> {
+  // Five ports in a row: one taken by a parallel test would stop warden up from starting.
+  const httpPort = await getFreePortRange(UP_HTTP_PORTS);
+  const child = spawn(
+    process.execPath,
+    [
+      appMain('cli'),
+      'up',
+      ...['--env', target.env, '--nats', target.natsUrl],
+      ...['--data', `${target.stateDir}/data`, '--state', target.stateDir],
+      ...['--http-port', String(httpPort)],
+      ...flags,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      resolve();
+    });
+  });
+  return {
+    child,
+    output: () => output,
+    waitForOutput: async (text, timeoutMs) => {
+      const exitedFirst = exited.then(() => {
+        throw new Error(`warden up exited (${child.exitCode ?? child.signalCode}) first`);
+      });
+      try {
+        await Promise.race([
+          waitFor(() => output.includes(text), { timeoutMs, message: `"${text}" from warden up` }),
+          exitedFirst,
+        ]);
+      } catch (error) {
+        throw new Error(
+          `${error instanceof Error ? error.message : String(error)}; it printed:\n${output}`,
+        );
+      } finally {
+        exitedFirst.catch(() => undefined);
+      }
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await exited;
     },
   };
 }

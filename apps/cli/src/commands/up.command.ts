@@ -294,7 +294,15 @@ function serviceEnv(
 /** Starts a service in this process (the embedded default). */
 async function startInProcess(name: ServiceName, env: NodeJS.ProcessEnv) {
   const service = await loadService(name);
-  const running: RunningService = await service.start(service.config(env));
+  const running: RunningService = await service
+    .start(service.config(env))
+    .catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      throw new CliError(
+        `${name} cannot listen on port ${env.HTTP_PORT}: another process holds it`,
+        'Stop that process, or give another first port with --http-port (Warden listens on it and the next 4).',
+      );
+    });
   return { name, url: running.url, stop: () => running.stop() };
 }
 
