@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, EventPublisher, removeEnv } from '@warden/messaging';
@@ -290,4 +291,43 @@ describe('warden CLI', () => {
       await again.stop();
     }
   }, 120_000);
+
+  it('takes its service processes and the helpdesk down with it when it is killed', async () => {
+    const killedEnv = uniqueEnv('cli-killed');
+    const split = await startWardenUp(
+      { env: killedEnv, natsUrl: nats.url, stateDir: `${dir}/killed` },
+      ['--no-demo', '--split'],
+    );
+    try {
+      await split.waitForOutput('Warden is up', 90_000);
+      const children = childPids(split.child.pid ?? 0);
+      expect(children).toHaveLength(6); // the helpdesk and five services
+      split.child.kill('SIGKILL');
+      await waitFor(() => children.every((pid) => !isAlive(pid)), {
+        timeoutMs: 30_000,
+        message: 'the children of a killed warden up to stop',
+      });
+    } finally {
+      await split.stop();
+      await removeEnv(nc, killedEnv);
+    }
+  }, 150_000);
 });
+
+/** The pids of a process's direct children (Linux). */
+function childPids(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -288,5 +288,21 @@ export function processShutdownCoordinator(
   }
   const created = new ShutdownCoordinator(options);
   global[COORDINATOR_KEY] = created;
+  stopWhenParentGoes(created, options.logger);
   return created;
+}
+
+/**
+ * A service `warden up --split` started holds an IPC channel to it. When warden up dies without
+ * stopping it (a crash, SIGKILL), the channel closes: the service then stops as on SIGTERM, rather
+ * than live on as an orphan holding its port and its consumers. Without a channel (an orchestrator,
+ * a shell) nothing changes.
+ */
+function stopWhenParentGoes(coordinator: ShutdownCoordinator, logger: Logger): void {
+  if (process.channel === undefined) return;
+  process.channel.unref(); // the channel alone must not keep the process alive
+  process.once('disconnect', () => {
+    logger.warn('the process that started this one is gone: shutting down');
+    void coordinator.shutdown();
+  });
 }

@@ -37,7 +37,8 @@ export async function startApp(
 /** Polls each URL's /readyz every 100 ms until all answer 200; throws if `child` exits or 60 s pass. */
 export async function waitReady(child: ChildProcess, urls: string[], name: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}`);
     if (attempt > 600) throw new Error(`${name} was not ready after 60 s`);
     const ready = await Promise.all(
       urls.map((url) =>
@@ -55,7 +56,7 @@ export async function waitReady(child: ChildProcess, urls: string[], name: strin
 /** SIGTERM, and resolves once the process has exited (at once if it already has). */
 export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise<void>((resolve) => {
-    if (child.exitCode !== null) {
+    if (child.exitCode !== null || child.signalCode !== null) {
       resolve();
       return;
     }

@@ -61,19 +61,23 @@ export async function measureGoverned(
     for (const [agentId, clientSecret] of secrets) {
       clients.push(await Client.connect(natsUrl, env, agentId, clientSecret));
     }
+    // A call to a stack that died would only time out: say what happened instead.
+    const whileUp = <T>(load: Promise<T>) => Promise.race([load, stack.died]);
     // Warm-up: JIT, consumers, KV buckets.
-    await Promise.all(
-      clients.map(async (client) => {
-        for (let i = 0; i < 20; i++) await client.call();
-      }),
+    await whileUp(
+      Promise.all(
+        clients.map(async (client) => {
+          for (let i = 0; i < 20; i++) await client.call();
+        }),
+      ),
     );
 
     const paced = [];
     for (const rate of options.rates) {
-      paced.push(await pacedLoad(clients, rate, Math.min(options.calls, rate * 5)));
+      paced.push(await whileUp(pacedLoad(clients, rate, Math.min(options.calls, rate * 5))));
     }
     const cpuBefore = stack.cpuMs();
-    const saturated = await closedLoop(clients, options.calls);
+    const saturated = await whileUp(closedLoop(clients, options.calls));
     const cpuAfter = stack.cpuMs();
     const cpuMsPerCall = Object.fromEntries(
       Object.entries(cpuAfter).map(([name, ms]) => [
@@ -162,26 +166,36 @@ async function closedLoop(clients: Client[], calls: number) {
 /** Starts calls at a fixed rate (open loop), round-robin over clients, and waits for them all. */
 async function pacedLoad(clients: Client[], rate: number, calls: number) {
   const latencies: number[] = [];
+  const failures: unknown[] = [];
   const pending: Promise<void>[] = [];
   const interval = 1000 / rate;
   const started = now();
-  for (let i = 0; i < calls; i++) {
+  for (let i = 0; i < calls && failures.length === 0; i++) {
     const due = started + i * interval;
     const wait = due - now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     const client = clients[i % clients.length];
     if (client === undefined) break;
     pending.push(
-      client.call().then((ms) => {
-        latencies.push(ms);
-      }),
+      client.call().then(
+        (ms) => {
+          latencies.push(ms);
+        },
+        // Kept, not left unhandled while later calls are still being started.
+        (error: unknown) => {
+          failures.push(error);
+        },
+      ),
     );
   }
   await Promise.all(pending);
+  if (failures.length > 0) throw failures[0];
   return { rate, calls: latencies.length, latencyMs: percentiles(latencies) };
 }
 
 interface Stack {
+  /** Rejects, saying how, if `warden up` exits before {@link Stack.stop}; never resolves. */
+  died: Promise<never>;
   rssMiB(): Record<string, number>;
   cpuMs(): Record<string, number>;
   stop(): Promise<void>;
@@ -223,11 +237,24 @@ async function startStack(
   );
   const urls = Array.from({ length: SERVICES }, (_, i) => `http://127.0.0.1:${base + i}`);
   await waitReady(child, urls, 'warden up');
+  let stopping = false;
+  const died = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      const how = signal === null ? `with code ${code}` : `on ${signal}`;
+      reject(new Error(`warden up exited ${how} under load: its output above says why`));
+    });
+  });
+  died.catch(() => undefined); // read by whileUp; a death after the load is not an error
   return {
+    died,
     rssMiB: () => Object.fromEntries(processTree(child).map(({ name, pid }) => [name, rssOf(pid)])),
     cpuMs: () =>
       Object.fromEntries(processTree(child).map(({ name, pid }) => [name, cpuMsOf(pid)])),
-    stop: () => stopChild(child),
+    stop: () => {
+      stopping = true;
+      return stopChild(child);
+    },
   };
 }
 

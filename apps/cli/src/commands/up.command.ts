@@ -311,7 +311,8 @@ async function startProcess(name: ServiceName, env: NodeJS.ProcessEnv, port: num
   // Node's own flags given to `warden up` (a heap limit, --cpu-prof) apply to each service too.
   const child = spawn(process.execPath, [...process.execArgv, appPath(name, 'main.js')], {
     env,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // The IPC channel is how the service notices that warden up died (libs/service stops it).
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 300; attempt++) {

@@ -67,13 +67,16 @@ export async function startHelpdeskProcess(state: HelpdeskState): Promise<Helpde
       HELPDESK_ADMIN_TOKEN: state.adminToken,
       HELPDESK_DATA_DIR: join(state.dir, 'data'),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel is how the helpdesk notices that warden up died (its main.ts stops then).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  const { stdout, stderr } = child;
+  if (stdout === null || stderr === null) throw new Error('the helpdesk was spawned with pipes');
   // Its JSON request log is for debugging; keep the tail for an error message.
   let tail = '';
   const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-8192));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  stdout.on('data', keep);
+  stderr.on('data', keep);
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -83,10 +86,10 @@ export async function startHelpdeskProcess(state: HelpdeskState): Promise<Helpde
       const match = /"msg":"listening"[^\n]*"port":(\d+)/.exec(tail);
       if (match?.[1] === undefined) return;
       clearTimeout(timer);
-      child.stdout.off('data', watch);
+      stdout.off('data', watch);
       resolvePort(Number(match[1]));
     };
-    child.stdout.on('data', watch);
+    stdout.on('data', watch);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new CliError(`the reference helpdesk exited with code ${String(code)}`, tail));

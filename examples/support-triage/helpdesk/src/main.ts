@@ -22,7 +22,10 @@ const helpdesk = await startHelpdesk(options).catch((error: unknown) =>
 );
 
 // SIGTERM (and Ctrl-C): stop accepting, finish what is in flight, exit 0.
+let stopping = false;
 const shutdown = () => {
+  if (stopping) return;
+  stopping = true;
   helpdesk.stop().then(
     () => process.exit(0),
     (error: unknown) => fail('shutdown failed', { error: String(error) }),
@@ -30,3 +33,9 @@ const shutdown = () => {
 };
 process.once('SIGTERM', shutdown);
 process.once('SIGINT', shutdown);
+// Started by `warden up` with an IPC channel: when warden up dies without stopping the helpdesk
+// (a crash, SIGKILL), the channel closes, and the helpdesk stops rather than live on as an orphan.
+if (process.channel !== undefined) {
+  process.channel.unref();
+  process.once('disconnect', shutdown);
+}

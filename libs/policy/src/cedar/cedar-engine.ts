@@ -1,4 +1,4 @@
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from './cedar-wasm.js';
 import { describe } from './validate-policy-set.js';
 
 /**

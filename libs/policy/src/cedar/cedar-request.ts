@@ -1,4 +1,4 @@
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from './cedar-wasm.js';
 import { type Principal } from '@warden/contracts';
 import { type RiskFlags } from '../derive-risk.js';
 import { STANDARD_RISK_FLAGS, type ToolDeclaration } from '../tool-declaration.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from './cedar-wasm.js';
 import { decide as decideCedar, type CompiledPolicySet } from './cedar-engine.js';
 import {
   buildCedarRequest,

@@ -1,4 +1,4 @@
-import type * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import type * as cedar from './cedar-wasm.js';
 
 /**
  * What one scope constraint (principal, action or resource) of a policy requires of the request's
