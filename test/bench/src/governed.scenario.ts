@@ -43,16 +43,17 @@ export async function measureGoverned(
     rates: number[];
     /** Where to write a CPU profile of the `warden up` process (all services, in-process mode). */
     profileDir?: string | undefined;
+    /** Node and V8 flags for `warden up` (`--trace-deopt`); its stdout then goes to stderr. */
+    nodeFlags?: readonly string[] | undefined;
   },
 ): Promise<GovernedResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'warden-bench-governed-'));
-  const stack = await startStack(
-    env,
-    natsUrl,
-    dataDir,
-    options.mode === 'split',
-    options.profileDir,
-  );
+  const stack = await startStack(env, natsUrl, dataDir, options.mode === 'split', [
+    ...(options.profileDir === undefined
+      ? []
+      : ['--cpu-prof', '--cpu-prof-dir', options.profileDir]),
+    ...(options.nodeFlags ?? []),
+  ]);
   const clients: Client[] = [];
   try {
     await seedBuiltins(nc, env);
@@ -207,13 +208,13 @@ async function startStack(
   natsUrl: string,
   dataDir: string,
   split: boolean,
-  profileDir: string | undefined,
+  nodeFlags: readonly string[],
 ): Promise<Stack> {
   const base = await getFreePortRange(SERVICES);
   const child = spawn(
     process.execPath,
     [
-      ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
+      ...nodeFlags,
       CLI,
       'up',
       '--env',
@@ -232,7 +233,8 @@ async function startStack(
     ],
     {
       env: { ...process.env, ...identityTestEnv(), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      // Its stdout is the banner, or a flag's trace: to stderr then, away from the figures.
+      stdio: ['ignore', nodeFlags.length > 0 ? process.stderr : 'ignore', 'inherit'],
     },
   );
   const urls = Array.from({ length: SERVICES }, (_, i) => `http://127.0.0.1:${base + i}`);

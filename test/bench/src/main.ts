@@ -38,6 +38,7 @@ const { values } = parseArgs({
     mode: { type: 'string', multiple: true },
     nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' },
     profile: { type: 'string' },
+    'node-flag': { type: 'string', multiple: true },
     help: { type: 'boolean', default: false },
   },
 });
@@ -45,7 +46,8 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     `npm run bench -- [--scenario transport|redaction|args|decision|policy-stage|governor|identity|ingest|governed]... [--events N] [--nats URL]\n` +
-      `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]... [--profile DIR]\n\n` +
+      `                 [--clients N] [--calls N] [--rate N] [--mode in-process|split]... [--profile DIR]\n` +
+      `                 [--node-flag FLAG]...\n\n` +
       `Scenarios (all by default; the transport floor is always measured, for comparison):\n` +
       `  transport  one JetStream hop (publish → consume → ack) p50/p99, async publish throughput\n` +
       `  redaction  µs per event redacted (clean and dirty)\n` +
@@ -58,7 +60,8 @@ if (values.help) {
       `  ingest     trace collector: backlog drain and publish→committed rows, events/s\n` +
       `  governed   the whole mesh (warden up, in one process and --split): --clients SDK agents\n` +
       `             calling the built-in echo; paced at --rate calls/s, then saturated for --calls;\n` +
-      `             --profile DIR writes a V8 CPU profile of the warden up process there (open in Chrome DevTools)\n`,
+      `             --profile DIR writes a V8 CPU profile of the warden up process there (open in Chrome DevTools);\n` +
+      `             --node-flag passes a Node or V8 flag to warden up (--node-flag=--trace-deopt)\n`,
   );
   process.exit(0);
 }
@@ -250,6 +253,7 @@ if (chosen.includes('governed')) {
         calls: Number(values.calls),
         rates: (values.rate ?? ['100', '500']).map(Number),
         profileDir: values.profile,
+        nodeFlags: values['node-flag'],
       },
     );
     governed.push(result);
