@@ -56,6 +56,7 @@ const ids = {
   unknown: '01JD4K6Z8V3M2T9Q7W5X1Y0A05',
   e: '01JD4K6Z8V3M2T9Q7W5X1Y0A06',
   f: '01JD4K6Z8V3M2T9Q7W5X1Y0A07',
+  canary: '01JD4K6Z8V3M2T9Q7W5X1Y0A08',
 };
 
 type Effect = DataOf<'policy.decided'>['effect'];
@@ -143,6 +144,8 @@ function record(recorder: RunRecorder): void {
     ids: [],
     reason: 'unknown_tool',
   });
+  // A canary's run decided under its own policy version (here the shadow's): never compared.
+  decide('run-canary', ids.canary, 'echo', { version: 2, effect: 'deny', ids: [] });
   recorder.wait(60_000);
   decide('run-2', ids.d, 'echo', allow, { version: 2, effect: 'deny', ids: [] });
   recorder.wait(60 * 60_000);
@@ -216,7 +219,7 @@ describe('policies shadow-report on the audit log', () => {
         ended_by: 'human:carol',
         ended_message: 'ship it',
         ended_how: 'promoted',
-        // a, b, c and d; the unknown tool is never compared.
+        // a, b, c and d; neither the unknown tool nor the canary's intent is compared.
         compared: 4,
         diverged: 3,
       },
@@ -317,7 +320,9 @@ describe('warden policies shadow-report, promote and stop-shadow', () => {
     );
     expect(text).toMatch(/by tool\n[\s\S]*zendesk\.bulk_close[\s\S]*allow → approval_requi/);
     expect(text).toContain(`${ids.a} (run run-1)`);
-    expect(text).toContain('compared: decisions made while the shadow version was in force');
+    expect(text).toContain(
+      'compared: decisions made under the active version while the shadow version was in force',
+    );
   });
 
   it('prints JSON for scripts, and says when no shadow version was in force', async () => {

@@ -124,9 +124,10 @@ Example:
       'after',
       `
 Read through the trace collector from policy.shadow_diverged events (views shadow_divergences
-and policy_shadow_periods). "compared" counts the decisions made while a shadow version was in
-force; intents refused for invalid args or an unknown tool are never compared, and a policy
-decision service started with POLICY_SHADOW_ENABLED=false compares none.
+and policy_shadow_periods). "compared" counts the decisions made under the active version while
+a shadow version was in force; intents refused for invalid args or an unknown tool, and a
+canary's runs decided under its own policy, are never compared, and a policy decision service
+started with POLICY_SHADOW_ENABLED=false compares none.
 
 Examples:
   warden policies shadow-report
@@ -634,8 +635,10 @@ WHERE env = {env:String} AND (ended_at IS NULL OR ended_at >= {since:DateTime64(
 ORDER BY shadow_version`;
 
 /**
- * Per shadow version, the decisions made while it was in force (in the window): those it was
- * compared on. Unknown tools are denied before any policy is evaluated, so they are left out.
+ * Per shadow version, the decisions made under the active version while it was in force (in the
+ * window): those it was compared on. Unknown tools are denied before any policy is evaluated, and
+ * a canary's runs decided under the canary's own version are not compared, so both are left out.
+ * A period ends at the next publication, so the active version is the same throughout it.
  */
 export const SHADOW_COMPARED_SQL = `SELECT p.shadow_version AS shadow_version, uniqExact(d.intent_id) AS decisions
 FROM events AS d
@@ -643,6 +646,7 @@ INNER JOIN policy_shadow_periods AS p ON d.env = p.env
 WHERE d.env = {env:String}
   AND d.type = 'policy.decided'
   AND d.reason != 'unknown_tool'
+  AND JSONExtractUInt(d.data, 'policy_version') = p.active_version
   AND d.occurred_at >= {since:DateTime64(6, 'UTC')}
   AND d.occurred_at >= p.started_at
   AND (p.ended_at IS NULL OR d.occurred_at < p.ended_at)
@@ -685,7 +689,7 @@ LIMIT {limit:UInt32}`;
 
 /** What `policies shadow-report` leaves out of "compared", said once under the report. */
 export const COMPARED_NOTE =
-  'compared: decisions made while the shadow version was in force, from the log; intents refused for invalid args or an unknown tool are never compared, and a policy decision service with POLICY_SHADOW_ENABLED=false compares none';
+  "compared: decisions made under the active version while the shadow version was in force, from the log; intents refused for invalid args or an unknown tool, and a canary's runs decided under its own policy, are never compared, and a policy decision service with POLICY_SHADOW_ENABLED=false compares none";
 
 // DateTime64 arrives as `2026-11-02 09:00:00.000001`.
 const Time = z.string().transform((value) => shortTime(value));
