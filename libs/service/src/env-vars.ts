@@ -65,6 +65,12 @@ export const HttpPortVar = withExample(
   '8080',
 );
 
+/**
+ * `HTTP_HOST`: the address `/healthz` and `/readyz` listen on. Unset: every interface, as an
+ * orchestrator's probes need; `warden up` sets `127.0.0.1` so a laptop's stack is not reachable.
+ */
+export const HttpHostVar = withExample(z.string().min(1), '127.0.0.1').optional();
+
 /** `LOG_LEVEL`: minimum level of the JSON logs; default `info`. */
 export const LogLevelVar = withExample(
   z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
@@ -83,6 +89,7 @@ export const baseEnv = {
   NATS_URL: NatsUrlVar,
   NATS_CREDS: NatsCredsVar,
   HTTP_PORT: HttpPortVar,
+  HTTP_HOST: HttpHostVar,
   LOG_LEVEL: LogLevelVar,
 };
 

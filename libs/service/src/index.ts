@@ -26,6 +26,7 @@ export {
   BaseServiceConfig,
   DEFAULT_NATS_URL,
   eventConsumerEnv,
+  HttpHostVar,
   HttpPortVar,
   LogLevelVar,
   NatsUrlVar,

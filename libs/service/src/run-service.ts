@@ -43,6 +43,8 @@ export type ServiceModule = Type<unknown> | DynamicModule;
 export interface ServiceProcessConfig {
   /** Port of `/healthz`, `/readyz` and any HTTP API; 0 picks a free one. */
   HTTP_PORT: number;
+  /** The address to listen on (see `HttpHostVar`); default every interface. */
+  HTTP_HOST?: string | undefined;
   WARDEN_ENV?: string;
   LOG_LEVEL?: LogLevel;
   /** Needed by a service with `events`. */
@@ -70,7 +72,7 @@ export interface RunServiceOptions<C extends ServiceProcessConfig> {
   config: C;
   /** Default: a JSON logger for `name` at `config.LOG_LEVEL`. */
   logger?: Logger;
-  /** Interface to listen on; default all. */
+  /** Interface to listen on; default `config.HTTP_HOST`, else all. */
   host?: string;
   /**
    * Bound on the whole shutdown; default 15 000 ms. With several services in one process the
@@ -225,17 +227,18 @@ export async function runService<C extends ServiceProcessConfig>(
       await startEventHandlers(app, nc, name, info, config, options.events.consumer, logger);
     }
     await options.configure?.(app);
-    await (options.host === undefined
+    const listenHost = options.host ?? config.HTTP_HOST;
+    await (listenHost === undefined
       ? app.listen(config.HTTP_PORT)
-      : app.listen(config.HTTP_PORT, options.host));
+      : app.listen(config.HTTP_PORT, listenHost));
     const address = app.getHttpServer().address();
     const port = typeof address === 'object' && address !== null ? address.port : config.HTTP_PORT;
     const host =
-      options.host === undefined || options.host === '0.0.0.0' || options.host === '::'
+      listenHost === undefined || listenHost === '0.0.0.0' || listenHost === '::'
         ? '127.0.0.1'
-        : options.host.includes(':')
-          ? `[${options.host}]`
-          : options.host;
+        : listenHost.includes(':')
+          ? `[${listenHost}]`
+          : listenHost;
     const url = `http://${host}:${port}`;
     logger.info({ version, port, url }, 'started');
     return { name, app, logger, readiness, port, url, stop };

@@ -45,13 +45,15 @@ class ProbedModule {}
 const config = parseConfig(BaseServiceConfig, { WARDEN_ENV: 'health-int', HTTP_PORT: '0' }, 'svc');
 let service: RunningService | undefined;
 
-async function start(): Promise<RunningService> {
+async function start(
+  options: { config?: BaseServiceConfig; host?: string } = { host: '127.0.0.1' },
+): Promise<RunningService> {
   service = await runService({
     name: 'probed',
     version: '1.2.3',
     module: ProbedModule,
-    config,
-    host: '127.0.0.1',
+    config: options.config ?? config,
+    ...(options.host === undefined ? {} : { host: options.host }),
     logger: createLogger({ service: 'probed', destination: memoryDestination() }),
     shutdown: false,
     telemetry: false,
@@ -120,6 +122,24 @@ describe('health endpoints of a service started by runService', () => {
     await closed;
     expect(world.drained).toBe(true);
     await expect(fetch(`${running.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('listens on every interface by default, and on HTTP_HOST alone when it is set', async () => {
+    const everywhere = await start({});
+    const bound = everywhere.app.getHttpServer().address();
+    // '::' where the machine has IPv6, '0.0.0.0' where it has not: every interface either way.
+    expect(['::', '0.0.0.0']).toContain(typeof bound === 'object' ? bound?.address : bound);
+    await everywhere.stop();
+    const loopback = await start({
+      config: parseConfig(
+        BaseServiceConfig,
+        { WARDEN_ENV: 'health-int', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1' },
+        'svc',
+      ),
+    });
+    expect(loopback.app.getHttpServer().address()).toMatchObject({ address: '127.0.0.1' });
+    expect(loopback.url).toBe(`http://127.0.0.1:${loopback.port}`);
+    expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
   });
 
   it('provides the parsed configuration and service identity under tokens', async () => {

@@ -286,6 +286,8 @@ function serviceEnv(
     NATS_URL: options.nats,
     WARDEN_DATA_DIR: resolve(options.data),
     HTTP_PORT: String(port),
+    // A stack on a laptop answers its health checks to this machine only.
+    HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: options.logLevel,
     ...(options.clickhouseUrl ? { WARDEN_CLICKHOUSE_URL: options.clickhouseUrl } : {}),
   };
