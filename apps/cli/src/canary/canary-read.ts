@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AuditSqlResult, subjects, type AuditSqlRequest } from '@warden/contracts';
 import { envFlagFor } from '../commands/common-options.js';
 import { callPolicyAdmin, type AdminOptions } from '../commands/admin-options.js';
-import { callApi, connectForCli } from '../nats-client.js';
+import { auditSql } from '../commands/audit.command.js';
+import { connectForCli } from '../nats-client.js';
 import { CliError } from '../output.js';
 import { clickHouseTime, parseSinceOption, rfc3339 } from '../runs/run-queries.js';
 import { loadSuites } from '../eval/suite.js';
@@ -98,12 +98,7 @@ type Query = (
 /** One `audit.sql` request to the env's trace collector; a cut answer is refused, never shown. */
 function auditQuery(nc: NatsConnection, env: string): Query {
   return async (sql, params) => {
-    const body: AuditSqlRequest = { sql, params, max_rows: 1000 };
-    const result = await callApi(nc, subjects.api(env, 'audit', 'sql'), body, AuditSqlResult, {
-      service: 'trace collector',
-      env,
-      timeoutMs: 60_000,
-    });
+    const result = await auditSql(nc, env, { sql, params, max_rows: 1000 }, { timeoutMs: 60_000 });
     if (result.truncated) {
       throw new CliError(
         'the audit log cut its answer short: the report would be wrong',

@@ -8,6 +8,7 @@ import {
   type AuditTimelineRequest,
   type AuditVerifyRequest,
 } from '@warden/contracts';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { callApi, connectForCli } from '../nats-client.js';
@@ -234,6 +235,24 @@ function nextStepFor(kind: VerifyFailureKind | undefined): string {
     case undefined:
       return 'Run again with --json for the details.';
   }
+}
+
+/**
+ * One `audit.sql` read on a connection the caller keeps open, for a report that reads several
+ * times. `hint` replaces the one `warden audit sql` gives for a refusal.
+ */
+export function auditSql(
+  nc: NatsConnection,
+  env: string,
+  body: AuditSqlRequest,
+  call: { hint?: (code: string) => string | undefined; timeoutMs?: number } = {},
+): Promise<z.infer<typeof AuditSqlResult>> {
+  return callApi(nc, subjects.api(env, 'audit', 'sql'), body, AuditSqlResult, {
+    service: 'trace collector',
+    env,
+    hint: hintFor,
+    ...call,
+  });
 }
 
 /** One audit API call to the env's trace collector. */

@@ -1,16 +1,15 @@
 import {
-  AuditSqlResult,
   formatUsd,
   isSubjectToken,
-  subjects,
   SUBJECT_TOKEN_RULE,
-  type AuditSqlRequest,
+  type AuditSqlResult,
 } from '@warden/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
-import { callApi, connectForCli } from '../nats-client.js';
+import { connectForCli } from '../nats-client.js';
 import { printJson, printTable } from '../output.js';
+import { auditSql } from './audit.command.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
 /** Where `--since` starts: the first UTC day shown, and what the operator typed. */
@@ -279,12 +278,7 @@ function query(
   sql: string,
   params: Record<string, string>,
 ): Promise<z.infer<typeof AuditSqlResult>> {
-  const body: AuditSqlRequest = { sql, params, max_rows: MAX_ROWS };
-  return callApi(nc, subjects.api(options.env, 'audit', 'sql'), body, AuditSqlResult, {
-    service: 'trace collector',
-    env: options.env,
-    hint: hintFor,
-  });
+  return auditSql(nc, options.env, { sql, params, max_rows: MAX_ROWS }, { hint: hintFor });
 }
 
 function hintFor(code: string): string | undefined {

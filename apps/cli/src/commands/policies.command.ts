@@ -1,9 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
-  AuditSqlResult,
-  subjects,
-  type AuditSqlRequest,
   type PolicyFile,
   type PolicyVersionSummary,
   type PolicyVersionView,
@@ -12,10 +9,11 @@ import { checkPolicyFiles, SHIPPED_SCHEMA_PATH, shippedSchemaPath } from '@warde
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { z } from 'zod';
-import { callApi, connectForCli } from '../nats-client.js';
+import { connectForCli } from '../nats-client.js';
 import { CliError, printJson, printTable } from '../output.js';
 import { LogCount, parseSinceOption, shortTime, type RunsSince } from '../runs/run-queries.js';
 import { callPolicyAdmin, type AdminOptions, withAdminOptions } from './admin-options.js';
+import { auditSql } from './audit.command.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
 const SHIPPED_SCHEMA = SHIPPED_SCHEMA_PATH;
@@ -959,21 +957,15 @@ async function readShadowReport(
   const nc = await connectForCli(options.nats);
   try {
     const params = { env: options.env, since: since.from, limit: String(limit) };
-    const query = async (sql: string) => {
-      const body: AuditSqlRequest = { sql, params, max_rows: limit + 1 };
-      const result = await callApi(
-        nc,
-        subjects.api(options.env, 'audit', 'sql'),
-        body,
-        AuditSqlResult,
-        {
-          service: 'trace collector',
-          env: options.env,
-          hint: shadowReportHint,
-        },
-      );
-      return result.rows;
-    };
+    const query = async (sql: string) =>
+      (
+        await auditSql(
+          nc,
+          options.env,
+          { sql, params, max_rows: limit + 1 },
+          { hint: shadowReportHint },
+        )
+      ).rows;
     return shadowReportFrom(options.env, since, {
       periods: await query(SHADOW_PERIODS_SQL),
       compared: await query(SHADOW_COMPARED_SQL),

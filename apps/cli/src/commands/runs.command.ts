@@ -7,7 +7,6 @@ import {
   SealedOutput,
   subjects,
   SUBJECT_TOKEN_RULE,
-  type AuditSqlRequest,
   type AuditTimelineRequest,
   type OpenedOutput,
 } from '@warden/contracts';
@@ -39,7 +38,7 @@ import {
   withAdminOptions,
   type AdminOptions,
 } from './admin-options.js';
-import { askCollector } from './audit.command.js';
+import { askCollector, auditSql } from './audit.command.js';
 import { envOption, natsOption, parseIntentId, type ConnectionOptions } from './common-options.js';
 
 /**
@@ -436,10 +435,8 @@ async function withCollector<T>(
   const call = { service: 'trace collector', env: options.env, hint: collectorHint };
   try {
     return await use({
-      sql: (sql, params) => {
-        const body: AuditSqlRequest = { sql, params, max_rows: MAX_SECTION_ROWS };
-        return callApi(nc, subjects.api(options.env, 'audit', 'sql'), body, AuditSqlResult, call);
-      },
+      sql: (sql, params) =>
+        auditSql(nc, options.env, { sql, params, max_rows: MAX_SECTION_ROWS }, call),
       timeline: (runId, limit) => {
         const body: AuditTimelineRequest = { run_id: runId, limit };
         return callApi(
