@@ -29,7 +29,7 @@ export async function getFreePortRange(count: number): Promise<number> {
   }
 }
 
-/** Whether nothing listens on `port`, on any address (services listen on all of them). */
+/** Whether nothing listens on `port` on any address: one held anywhere can refuse a new listener. */
 function isFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
