@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, EventPublisher, removeEnv } from '@warden/messaging';
 import {
+  childPids,
   makeTempDir,
   removeTempDir,
   startNats,
@@ -313,15 +313,6 @@ describe('warden CLI', () => {
     }
   }, 150_000);
 });
-
-/** The pids of a process's direct children (Linux). */
-function childPids(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number);
-}
 
 function isAlive(pid: number): boolean {
   try {

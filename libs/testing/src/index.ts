@@ -13,6 +13,7 @@ export {
   type TestNats,
 } from './nats-server.js';
 export { getFreePort, getFreePortRange } from './ports.js';
+export { childPids } from './processes.js';
 export { makeTempDir, removeTempDir } from './temp-dir.js';
 export {
   startScopedNats,

@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { removeEnv } from '@warden/messaging';
 import { Warden, type Run } from '@warden/sdk';
-import { getFreePortRange, identityTestEnv, registerAgents, seedBuiltins } from '@warden/testing';
+import {
+  childPids,
+  getFreePortRange,
+  identityTestEnv,
+  registerAgents,
+  seedBuiltins,
+} from '@warden/testing';
 import { stopChild, waitReady } from './app-process.js';
 import { now, percentiles, type Percentiles } from './stats.js';
 
@@ -264,18 +270,9 @@ async function startStack(
 function processTree(root: ChildProcess): { name: string; pid: number }[] {
   if (root.pid === undefined) return [];
   const out = [{ name: 'warden up', pid: root.pid }];
-  let children: string[] = [];
-  try {
-    children = readFileSync(`/proc/${root.pid}/task/${root.pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean);
-  } catch {
-    return out;
-  }
-  for (const pid of children) {
+  for (const pid of childPids(root.pid)) {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    out.push({ name: /([^/]+)\/main\.js/.exec(cmdline)?.[1] ?? pid, pid: Number(pid) });
+    out.push({ name: /([^/]+)\/main\.js/.exec(cmdline)?.[1] ?? String(pid), pid });
   }
   return out;
 }

@@ -13,7 +13,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { callApi, connectForCli } from '../nats-client.js';
 import { CliError, printJson, printTable } from '../output.js';
-import { parseRunsSince } from '../runs/run-queries.js';
+import { parseRunsSince, shortTime } from '../runs/run-queries.js';
 import { envOption, natsOption, type ConnectionOptions } from './common-options.js';
 
 const TIMELINE_COLUMNS = [
@@ -177,7 +177,7 @@ export function parseVerifySince(text: string, now: Date = new Date()): VerifySi
     return { text, from: new Date(ms).toISOString() };
   }
   const since = parseRunsSince(text, now);
-  return { text, from: `${since.from.replace(' ', 'T').slice(0, 19)}Z` };
+  return { text, from: shortTime(since.from) };
 }
 
 /** The readable summary of a verification. */

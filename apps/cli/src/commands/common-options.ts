@@ -18,12 +18,12 @@ export function envOption(): Option {
     });
 }
 
-/** `--nats`: the NATS server URL; defaults to NATS_URL, then the local one. */
 /** What to add to a suggested command for `env`: nothing for the default `dev`, else ` --env <env>`. */
 export function envFlagFor(env: string): string {
   return env === 'dev' ? '' : ` --env ${env}`;
 }
 
+/** `--nats`: the NATS server URL; defaults to NATS_URL, then the local one. */
 export function natsOption(): Option {
   return new Option('--nats <url>', 'the NATS server URL')
     .env('NATS_URL')
